@@ -1,0 +1,62 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Install, from Debian's packages only, everything AF_TAPS needs to build and
+# test: the guest kernel and its headers, QEMU, busybox for the initramfs,
+# the kernel source (kselftest_harness.h, checkpatch.pl), sparse, libmnl,
+# liburing and the network tools the tests drive inside the guest.
+#
+# Idempotent: it does nothing (and needs no network) when all is installed.
+# Set TAPS_DEPS_DEBUG=1 to also install the prebuilt debug kernel from
+# ../shared/debug-kernel when it is there.
+set -eu
+
+pkgs=(
+	build-essential make gcc g++ bc flex bison kmod cpio xz-utils
+	libelf-dev libssl-dev
+	linux-image-amd64 linux-headers-amd64 linux-source-6.1
+	qemu-system-x86 busybox-static
+	sparse
+	libmnl-dev liburing-dev libsctp-dev
+	iproute2 nftables lksctp-tools iputils-ping procps psmisc util-linux
+	python3 openssl nginx-light curl ncat
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+	st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+	[ "$st" = installed ] || missing+=("$p")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+	if [ "$(id -u)" != 0 ]; then
+		echo "deps.sh: missing packages: ${missing[*]}; run as root" >&2
+		exit 1
+	fi
+	echo "deps.sh: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q
+	apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# nginx-light starts a server on port 80 when installed; the tests run their
+# own instances inside the guest and need none on the host.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active -q nginx 2>/dev/null; then
+	systemctl disable --now nginx >/dev/null 2>&1 || true
+fi
+
+if [ "${TAPS_DEPS_DEBUG:-0}" = 1 ]; then
+	here=$(cd "$(dirname "$0")/.." && pwd)
+	dk=${TAPS_DEBUG_PKGS:-$here/../shared/debug-kernel}
+	if ! ls /boot/vmlinuz-*-tapsdebug >/dev/null 2>&1; then
+		if ls "$dk"/linux-image-*-tapsdebug_*.deb >/dev/null 2>&1; then
+			echo "deps.sh: installing the debug kernel from $dk"
+			dpkg -i "$dk"/linux-image-*-tapsdebug_*.deb \
+				"$dk"/linux-headers-*-tapsdebug_*.deb
+		else
+			echo "deps.sh: no debug kernel packages in $dk: building one (about 18 min)"
+			"$here/tools/vm/build-debug-kernel"
+		fi
+	fi
+fi
+exit 0
