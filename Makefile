@@ -22,7 +22,7 @@ USER_CFLAGS	:= -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -I$(TOP)/uapi -I$(TOP)
 TEST_CFLAGS	:= -O2 -g -Wall -Werror -D_GNU_SOURCE -I$(TOP)/uapi -I$(TOP)/lib -I$(KSRC)/tools/testing/selftests
 LIB_SRCS	:= $(wildcard lib/*.c)
 LIB_HDRS	:= $(wildcard lib/*.h) uapi/linux/taps.h
-KERNEL_SRCS	:= $(wildcard kernel/*.c kernel/*.h) kernel/Kbuild uapi/linux/taps.h
+KERNEL_SRCS	:= $(filter-out %.mod.c,$(wildcard kernel/*.c kernel/*.h)) kernel/Kbuild uapi/linux/taps.h
 VM_TESTS_C	:= $(wildcard selftests/*.c)
 HELPERS_C	:= $(wildcard selftests/helpers/*.c)
 VM_TESTS_SH	:= $(filter-out selftests/lib.sh,$(wildcard selftests/*.sh))
@@ -54,7 +54,8 @@ module: $(KB)/taps.ko
 $(KB)/taps.ko: $(KERNEL_SRCS) | deps
 	@mkdir -p $(KB)/kernel
 	@ln -sfn $(TOP)/uapi $(KB)/uapi
-	@for f in kernel/*.c kernel/*.h kernel/Kbuild; do ln -sf $(TOP)/$$f $(KB)/kernel/; done
+	@for f in $(filter-out %.mod.c,$(wildcard kernel/*.c kernel/*.h)) kernel/Kbuild; do \
+		ln -sf $(TOP)/$$f $(KB)/kernel/; done
 	$(MAKE) -C $(KDIR) M=$(KB)/kernel W=1 KCFLAGS=-Werror modules 2>&1 | tee $(KB)/build.log
 	@! grep -E 'warning:|error:' $(KB)/build.log
 	cp $(KB)/kernel/taps.ko $@

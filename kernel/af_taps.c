@@ -10,8 +10,10 @@
 
 #define pr_fmt(fmt) "taps: " fmt
 
+#include <asm/ioctls.h>
 #include <linux/module.h>
 #include <linux/net.h>
+#include <linux/sockios.h>
 #include <net/sock.h>
 
 #include "taps.h"
@@ -21,22 +23,38 @@ module_param(family, int, 0444);
 MODULE_PARM_DESC(family, "address family number to register (default 18, AF_ASH, never implemented)");
 
 int taps_family __read_mostly;
-
-static struct proto taps_proto = {
-	.name		= "TAPS",
-	.owner		= THIS_MODULE,
-	.obj_size	= sizeof(struct taps_sock),
-};
+struct workqueue_struct *taps_wq;
 
 static int taps_release(struct socket *sock)
 {
 	struct sock *sk = sock->sk;
+	struct taps_sock *tsk;
+	struct socket *inner;
 
 	if (!sk)
 		return 0;
+	tsk = taps_sk(sk);
 
 	lock_sock(sk);
-	taps_sk(sk)->state = TAPS_STATE_CLOSED;
+	inner = tsk->inner;
+	WRITE_ONCE(tsk->state, TAPS_STATE_CLOSED);
+	taps_race_stop(tsk);
+	release_sock(sk);
+
+	/* No attempt is hooked any more: nothing queues these again. */
+	cancel_delayed_work_sync(&tsk->delay_work);
+	cancel_delayed_work_sync(&tsk->timeout_work);
+	if (cancel_work_sync(&tsk->event_work))
+		sock_put(sk);
+
+	if (inner) {
+		/* SO_LINGER {1, 0} on the AF_TAPS socket aborts (RST). */
+		taps_sync_sockopts(sk, inner->sk);
+		sock_release(inner);
+		tsk->inner = NULL;
+	}
+
+	lock_sock(sk);
 	sk->sk_state = TCP_CLOSE;
 	sock_orphan(sk);
 	sock->sk = NULL;
@@ -45,51 +63,200 @@ static int taps_release(struct socket *sock)
 	return 0;
 }
 
-static void taps_fill_info(struct taps_sock *tsk, struct taps_info *info)
+static int taps_endpoint_from(struct taps_endpoint *ep, const struct sockaddr *uaddr, int len)
 {
-	memset(info, 0, sizeof(*info));
-	info->ti_state = tsk->state;
-	info->ti_local.ss_family = AF_UNSPEC;
-	info->ti_remote.ss_family = AF_UNSPEC;
+	memset(ep, 0, sizeof(*ep));
+	switch (uaddr->sa_family) {
+	case AF_INET:
+		if (len < (int)sizeof(struct sockaddr_in))
+			return -EINVAL;
+		memcpy(&ep->sin, uaddr, sizeof(struct sockaddr_in));
+		return 0;
+	case AF_INET6:
+		if (len < (int)sizeof(struct sockaddr_in6))
+			return -EINVAL;
+		memcpy(&ep->sin6, uaddr, sizeof(struct sockaddr_in6));
+		return 0;
+	}
+	return -EAFNOSUPPORT;
 }
 
-static int taps_getsockopt(struct socket *sock, int level, int optname,
-			   char __user *optval, int __user *optlen)
+static int taps_wait_connect(struct sock *sk, long *timeo)
 {
+	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+	struct taps_sock *tsk = taps_sk(sk);
+	int err = 0;
+
+	add_wait_queue(sk_sleep(sk), &wait);
+	while (tsk->state == TAPS_STATE_ESTABLISHING) {
+		if (!*timeo) {
+			err = -EINPROGRESS;
+			break;
+		}
+		if (signal_pending(current)) {
+			err = sock_intr_errno(*timeo);
+			break;
+		}
+		sk_wait_event(sk, timeo, tsk->state != TAPS_STATE_ESTABLISHING, &wait);
+	}
+	remove_wait_queue(sk_sleep(sk), &wait);
+	return err;
+}
+
+static int taps_connect(struct socket *sock, struct sockaddr *uaddr, int addr_len, int flags)
+{
+	struct taps_endpoint first, *firstp = NULL;
 	struct sock *sk = sock->sk;
-	struct taps_info info;
-	int len;
+	struct taps_sock *tsk = taps_sk(sk);
+	long timeo;
+	int err;
 
-	if (level != SOL_TAPS)
-		return -ENOPROTOOPT;
-
-	if (get_user(len, optlen))
-		return -EFAULT;
-	if (len < 0)
+	if (addr_len < (int)sizeof(uaddr->sa_family))
 		return -EINVAL;
+	if (uaddr->sa_family == taps_family) {
+		const struct sockaddr_taps *st = (const struct sockaddr_taps *)uaddr;
 
-	switch (optname) {
-	case TAPS_INFO:
-		lock_sock(sk);
-		taps_fill_info(taps_sk(sk), &info);
-		release_sock(sk);
-		len = min_t(unsigned int, len, sizeof(info));
-		if (copy_to_user(optval, &info, len))
-			return -EFAULT;
-		break;
-	default:
-		return -ENOPROTOOPT;
+		if (addr_len < (int)sizeof(*st))
+			return -EINVAL;
+		if (st->stap_flags || memchr_inv(st->stap_zero, 0, sizeof(st->stap_zero)))
+			return -EINVAL;
+	} else {
+		err = taps_endpoint_from(&first, uaddr, addr_len);
+		if (err)
+			return err;
+		firstp = &first;
 	}
 
-	if (put_user(len, optlen))
-		return -EFAULT;
-	return 0;
+	lock_sock(sk);
+	switch (tsk->state) {
+	case TAPS_STATE_ESTABLISHING:
+		err = -EALREADY;
+		goto out;
+	case TAPS_STATE_ESTABLISHED:
+	case TAPS_STATE_CLOSING:
+		err = -EISCONN;
+		goto out;
+	case TAPS_STATE_LISTENING:
+		err = -EINVAL;
+		goto out;
+	}
+
+	sk->sk_err = 0;
+	err = taps_race_start(tsk, firstp);
+	if (err)
+		goto out;
+
+	timeo = sock_sndtimeo(sk, flags & O_NONBLOCK);
+	err = taps_wait_connect(sk, &timeo);
+	if (err)
+		goto out;
+	if (tsk->state != TAPS_STATE_ESTABLISHED)
+		err = sock_error(sk) ?: -ECONNABORTED;
+out:
+	release_sock(sk);
+	return err;
 }
 
-static int taps_setsockopt(struct socket *sock, int level, int optname,
-			   sockptr_t optval, unsigned int optlen)
+static int taps_getname(struct socket *sock, struct sockaddr *uaddr, int peer)
 {
-	return -ENOPROTOOPT;
+	struct socket *inner = taps_inner(taps_sk(sock->sk));
+	struct sockaddr_taps *st;
+
+	if (inner)
+		return inner->ops->getname(inner, uaddr, peer);
+	if (peer)
+		return -ENOTCONN;
+	/* Not connected: no address yet, in the family's own form. */
+	st = (struct sockaddr_taps *)uaddr;
+	memset(st, 0, sizeof(*st));
+	st->stap_family = taps_family;
+	return sizeof(*st);
+}
+
+static __poll_t taps_poll(struct file *file, struct socket *sock, poll_table *wait)
+{
+	struct sock *sk = sock->sk;
+	struct taps_sock *tsk = taps_sk(sk);
+	struct socket *inner;
+	__poll_t mask = 0;
+
+	sock_poll_wait(file, sock, wait);
+	inner = taps_inner(tsk);
+	if (inner)
+		/* Its wakeups come to our wait queue (taps_race_won()). */
+		return inner->ops->poll(file, inner, NULL);
+
+	/* Unconnected or failed: as a TCP socket in CLOSE. */
+	if (READ_ONCE(tsk->state) != TAPS_STATE_ESTABLISHING)
+		mask = EPOLLOUT | EPOLLWRNORM | EPOLLHUP;
+	if (READ_ONCE(sk->sk_err))
+		mask |= EPOLLERR;
+	return mask;
+}
+
+static int taps_sendmsg(struct socket *sock, struct msghdr *msg, size_t len)
+{
+	struct socket *inner = taps_inner(taps_sk(sock->sk));
+
+	if (!inner)
+		return -ENOTCONN;
+	taps_sync_sockopts(sock->sk, inner->sk);
+	return inner->ops->sendmsg(inner, msg, len);
+}
+
+static int taps_recvmsg(struct socket *sock, struct msghdr *msg, size_t len, int flags)
+{
+	struct socket *inner = taps_inner(taps_sk(sock->sk));
+
+	if (!inner)
+		return -ENOTCONN;
+	taps_sync_sockopts(sock->sk, inner->sk);
+	return inner->ops->recvmsg(inner, msg, len, flags);
+}
+
+static ssize_t taps_sendpage(struct socket *sock, struct page *page, int offset,
+			     size_t size, int flags)
+{
+	struct socket *inner = taps_inner(taps_sk(sock->sk));
+
+	if (!inner)
+		return -ENOTCONN;
+	taps_sync_sockopts(sock->sk, inner->sk);
+	return inner->ops->sendpage(inner, page, offset, size, flags);
+}
+
+static ssize_t taps_splice_read(struct socket *sock, loff_t *ppos, struct pipe_inode_info *pipe,
+				size_t len, unsigned int flags)
+{
+	struct socket *inner = taps_inner(taps_sk(sock->sk));
+
+	if (!inner)
+		return -ENOTCONN;
+	if (!inner->ops->splice_read)
+		return -EOPNOTSUPP;
+	return inner->ops->splice_read(inner, ppos, pipe, len, flags);
+}
+
+static int taps_ioctl(struct socket *sock, unsigned int cmd, unsigned long arg)
+{
+	struct socket *inner = taps_inner(taps_sk(sock->sk));
+
+	if (inner)
+		return inner->ops->ioctl(inner, cmd, arg);
+	if (cmd == SIOCINQ || cmd == SIOCOUTQ)
+		return -ENOTCONN;
+	return -ENOIOCTLCMD;
+}
+
+static int taps_shutdown(struct socket *sock, int how)
+{
+	struct socket *inner = taps_inner(taps_sk(sock->sk));
+
+	if (how < SHUT_RD || how > SHUT_RDWR)
+		return -EINVAL;
+	if (!inner)
+		return -ENOTCONN;
+	return inner->ops->shutdown(inner, how);
 }
 
 static const struct proto_ops taps_stream_ops = {
@@ -97,20 +264,37 @@ static const struct proto_ops taps_stream_ops = {
 	.owner		= THIS_MODULE,
 	.release	= taps_release,
 	.bind		= sock_no_bind,
-	.connect	= sock_no_connect,
+	.connect	= taps_connect,
 	.socketpair	= sock_no_socketpair,
 	.accept		= sock_no_accept,
-	.getname	= sock_no_getname,
-	.poll		= datagram_poll,
-	.ioctl		= sock_no_ioctl,
+	.getname	= taps_getname,
+	.poll		= taps_poll,
+	.ioctl		= taps_ioctl,
 	.listen		= sock_no_listen,
-	.shutdown	= sock_no_shutdown,
+	.shutdown	= taps_shutdown,
 	.setsockopt	= taps_setsockopt,
 	.getsockopt	= taps_getsockopt,
-	.sendmsg	= sock_no_sendmsg,
-	.recvmsg	= sock_no_recvmsg,
+	.sendmsg	= taps_sendmsg,
+	.recvmsg	= taps_recvmsg,
 	.mmap		= sock_no_mmap,
-	.sendpage	= sock_no_sendpage,
+	.sendpage	= taps_sendpage,
+	.splice_read	= taps_splice_read,
+};
+
+/* SO_KEEPALIVE after connect: the only SOL_SOCKET option with a hook. */
+static void taps_keepalive(struct sock *sk, int valbool)
+{
+	struct socket *inner = taps_inner(taps_sk(sk));
+
+	if (inner && inner->sk->sk_prot->keepalive)
+		inner->sk->sk_prot->keepalive(inner->sk, valbool);
+}
+
+static struct proto taps_proto = {
+	.name		= "TAPS",
+	.owner		= THIS_MODULE,
+	.keepalive	= taps_keepalive,
+	.obj_size	= sizeof(struct taps_sock),
 };
 
 static int taps_create(struct net *net, struct socket *sock, int protocol,
@@ -136,6 +320,8 @@ static int taps_create(struct net *net, struct socket *sock, int protocol,
 
 	tsk = taps_sk(sk);
 	tsk->state = TAPS_STATE_UNCONNECTED;
+	taps_sockopt_init(tsk);
+	taps_race_init(tsk);
 	return 0;
 }
 
@@ -155,9 +341,13 @@ static int __init taps_init(void)
 	taps_family = family;
 	taps_family_ops.family = family;
 
+	taps_wq = alloc_workqueue("taps", 0, 0);
+	if (!taps_wq)
+		return -ENOMEM;
+
 	err = proto_register(&taps_proto, 1);
 	if (err)
-		return err;
+		goto err_wq;
 
 	err = sock_register(&taps_family_ops);
 	if (err) {
@@ -170,6 +360,8 @@ static int __init taps_init(void)
 
 err_proto:
 	proto_unregister(&taps_proto);
+err_wq:
+	destroy_workqueue(taps_wq);
 	return err;
 }
 
@@ -177,6 +369,7 @@ static void __exit taps_exit(void)
 {
 	sock_unregister(taps_family);
 	proto_unregister(&taps_proto);
+	destroy_workqueue(taps_wq);
 }
 
 module_init(taps_init);
@@ -185,3 +378,4 @@ module_exit(taps_exit);
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("AF_TAPS: Transport Services sockets");
 MODULE_AUTHOR("The AF_TAPS developers");
+MODULE_SOFTDEP("pre: sctp tls");

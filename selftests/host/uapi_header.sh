@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # uapi/linux/taps.h compiles on its own, in C and C++, with warnings as
-# errors, and beside the C library's socket headers in either order.
+# errors, and beside the C library's socket headers in the documented order
+# (like every uapi header that includes <linux/in.h>: glibc's <netinet/in.h>
+# first, see Documentation/uapi.md).
 . "$(dirname "$0")/../lib.sh"
 plan 6
 tmp=$(mktemp -d)
@@ -20,7 +22,8 @@ int main(void)
 {
 	static struct taps_info info;
 	return info.ti_state + AF_TAPS + PF_TAPS + SOL_TAPS + TAPS_INFO + TAPS_STATE_LISTENING +
-		(int)sizeof(info.ti_remote);
+		(int)sizeof(info.ti_remote) + (int)sizeof(struct taps_endpoint) +
+		(int)sizeof(struct sockaddr_taps) + TAPS_MAX_ENDPOINTS;
 }
 EOT
 	if $cc $flags $inc -o "$tmp/a.out" "$src" 2>"$tmp/err"; then
@@ -33,7 +36,7 @@ EOT
 compile "C11 standalone" gcc "-std=c11 -Wall -Wextra -Werror -pedantic" -- linux/taps.h
 compile "C89 standalone" gcc "-std=gnu89 -Wall -Wextra -Werror" -- linux/taps.h
 compile "C++ standalone" g++ "-Wall -Wextra -Werror" -- linux/taps.h
-compile "C after libc socket headers" gcc "-Wall -Wextra -Werror" -- sys/socket.h netinet/in.h linux/taps.h
-compile "C before libc socket headers" gcc "-Wall -Wextra -Werror" -- linux/taps.h sys/socket.h netinet/in.h
+compile "C after <netinet/in.h>, <arpa/inet.h>" gcc "-Wall -Wextra -Werror" -- sys/socket.h netinet/in.h arpa/inet.h linux/taps.h
+compile "C before <sys/socket.h>" gcc "-Wall -Wextra -Werror" -- linux/taps.h sys/socket.h
 compile "C++ after libc socket headers" g++ "-Wall -Wextra -Werror" -- sys/socket.h netinet/in.h linux/taps.h
 finish

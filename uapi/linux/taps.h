@@ -10,6 +10,8 @@
 
 #include <linux/types.h>
 #include <linux/socket.h>
+#include <linux/in.h>
+#include <linux/in6.h>
 
 /*
  * Address family.  Every number below AF_MAX (46 in 6.1) already has a name,
@@ -24,8 +26,58 @@
 /* Socket option level.  9622: the RFC number of the abstract interface. */
 #define SOL_TAPS	9622
 
-/* getsockopt(fd, SOL_TAPS, ...) */
-#define TAPS_INFO	1	/* struct taps_info, read only */
+/* Socket options at SOL_TAPS */
+#define TAPS_INFO		1	/* struct taps_info, read only */
+#define TAPS_REMOTE_ENDPOINTS	2	/* struct taps_endpoint[] */
+#define TAPS_ATTEMPT_DELAY	3	/* int, ms, 10..2000 */
+#define TAPS_CONN_TIMEOUT	4	/* int, ms, 0 = the protocol's own */
+#define TAPS_PROTOCOLS		5	/* int, TAPS_P_* mask of allowed protocols */
+
+/* Selection properties (RFC 9622 section 6.2), int TAPS_PREF_* each */
+#define TAPS_SEL_RELIABILITY		16
+#define TAPS_SEL_PRESERVE_ORDER		17
+#define TAPS_SEL_MULTISTREAMING		18
+#define TAPS_SEL_MULTIPATH		19
+#define TAPS_SEL_CONGESTION_CONTROL	20
+#define TAPS_SEL_ZERO_RTT_MSG		21
+
+/* Preference levels (RFC 9622 section 6.2) */
+enum {
+	TAPS_PREF_NO_PREFERENCE = 0,
+	TAPS_PREF_REQUIRE,
+	TAPS_PREF_PREFER,
+	TAPS_PREF_AVOID,
+	TAPS_PREF_PROHIBIT,
+};
+
+/* TAPS_PROTOCOLS bits */
+#define TAPS_P_TCP	0x1
+#define TAPS_P_SCTP	0x2
+#define TAPS_P_MPTCP	0x4
+#define TAPS_P_ALL	(TAPS_P_TCP | TAPS_P_SCTP | TAPS_P_MPTCP)
+
+#define TAPS_MAX_ENDPOINTS	32
+
+/* One remote endpoint: a sockaddr_in or sockaddr_in6, family first. */
+struct taps_endpoint {
+	union {
+		__kernel_sa_family_t	family;
+		struct sockaddr_in	sin;
+		struct sockaddr_in6	sin6;
+	};
+};
+
+/*
+ * connect() to a sockaddr_taps races exactly the endpoints set with
+ * TAPS_REMOTE_ENDPOINTS; bind() to one binds that port on the wildcard
+ * address of both families and every protocol.
+ */
+struct sockaddr_taps {
+	__kernel_sa_family_t	stap_family;	/* AF_TAPS */
+	__be16			stap_port;	/* bind: the local port, 0 = any */
+	__u32			stap_flags;	/* must be 0 */
+	__u8			stap_zero[8];	/* must be 0 */
+};
 
 /* ti_state: where the socket is, in RFC 9622 terms (section 11.1.1) */
 enum {
@@ -45,7 +97,7 @@ enum {
 struct taps_info {
 	__u32	ti_state;	/* TAPS_STATE_* */
 	__u32	ti_protocol;	/* IPPROTO_* of the connection; 0 before */
-	__u32	ti_flags;	/* TAPS_INFO_F_* */
+	__u32	ti_flags;	/* none defined yet: 0 */
 	__u32	ti_candidates;	/* candidates gathered for the race */
 	__u32	ti_attempts;	/* connection attempts started */
 	__u32	ti_failed;	/* attempts that failed */
