@@ -39,6 +39,7 @@ static int taps_release(struct socket *sock)
 	inner = tsk->inner;
 	WRITE_ONCE(tsk->state, TAPS_STATE_CLOSED);
 	taps_race_stop(tsk);
+	taps_listen_stop(tsk);
 	release_sock(sk);
 
 	/* No attempt is hooked any more: nothing queues these again. */
@@ -63,7 +64,7 @@ static int taps_release(struct socket *sock)
 	return 0;
 }
 
-static int taps_endpoint_from(struct taps_endpoint *ep, const struct sockaddr *uaddr, int len)
+int taps_endpoint_from(struct taps_endpoint *ep, const struct sockaddr *uaddr, int len)
 {
 	memset(ep, 0, sizeof(*ep));
 	switch (uaddr->sa_family) {
@@ -159,13 +160,17 @@ out:
 
 static int taps_getname(struct socket *sock, struct sockaddr *uaddr, int peer)
 {
-	struct socket *inner = taps_inner(taps_sk(sock->sk));
+	struct taps_sock *tsk = taps_sk(sock->sk);
+	struct socket *inner = taps_inner(tsk);
 	struct sockaddr_taps *st;
 
 	if (inner)
 		return inner->ops->getname(inner, uaddr, peer);
 	if (peer)
 		return -ENOTCONN;
+	/* A Listener: the address and port all its protocols share. */
+	if (READ_ONCE(tsk->state) == TAPS_STATE_LISTENING)
+		return kernel_getsockname(tsk->listeners[0], uaddr);
 	/* Not connected: no address yet, in the family's own form. */
 	st = (struct sockaddr_taps *)uaddr;
 	memset(st, 0, sizeof(*st));
@@ -186,6 +191,8 @@ static __poll_t taps_poll(struct file *file, struct socket *sock, poll_table *wa
 		/* Its wakeups come to our wait queue (taps_race_won()). */
 		return inner->ops->poll(file, inner, NULL);
 
+	if (READ_ONCE(tsk->state) == TAPS_STATE_LISTENING)
+		return taps_listen_pending(tsk) ? EPOLLIN | EPOLLRDNORM : 0;
 	/* Unconnected or failed: as a TCP socket in CLOSE. */
 	if (READ_ONCE(tsk->state) != TAPS_STATE_ESTABLISHING)
 		mask = EPOLLOUT | EPOLLWRNORM | EPOLLHUP;
@@ -263,14 +270,14 @@ static const struct proto_ops taps_stream_ops = {
 	.family		= PF_TAPS,
 	.owner		= THIS_MODULE,
 	.release	= taps_release,
-	.bind		= sock_no_bind,
+	.bind		= taps_bind,
 	.connect	= taps_connect,
 	.socketpair	= sock_no_socketpair,
-	.accept		= sock_no_accept,
+	.accept		= taps_accept,
 	.getname	= taps_getname,
 	.poll		= taps_poll,
 	.ioctl		= taps_ioctl,
-	.listen		= sock_no_listen,
+	.listen		= taps_listen,
 	.shutdown	= taps_shutdown,
 	.setsockopt	= taps_setsockopt,
 	.getsockopt	= taps_getsockopt,
@@ -297,10 +304,16 @@ static struct proto taps_proto = {
 	.obj_size	= sizeof(struct taps_sock),
 };
 
+void taps_sock_init(struct taps_sock *tsk)
+{
+	tsk->state = TAPS_STATE_UNCONNECTED;
+	taps_sockopt_init(tsk);
+	taps_race_init(tsk);
+}
+
 static int taps_create(struct net *net, struct socket *sock, int protocol,
 		       int kern)
 {
-	struct taps_sock *tsk;
 	struct sock *sk;
 
 	/* SOCK_SEQPACKET and SOCK_DGRAM come with the message services. */
@@ -318,10 +331,7 @@ static int taps_create(struct net *net, struct socket *sock, int protocol,
 	sock_init_data(sock, sk);
 	sk->sk_protocol = protocol;
 
-	tsk = taps_sk(sk);
-	tsk->state = TAPS_STATE_UNCONNECTED;
-	taps_sockopt_init(tsk);
-	taps_race_init(tsk);
+	taps_sock_init(taps_sk(sk));
 	return 0;
 }
 

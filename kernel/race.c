@@ -120,18 +120,12 @@ static int taps_attempt_start(struct taps_sock *tsk, u32 idx)
 	if (!at)
 		return -ENOMEM;
 
-	err = sock_create_kern(net, c->addr.ss_family, SOCK_STREAM, c->protocol, &sock);
+	err = taps_kern_socket(net, c->addr.ss_family, c->protocol, &sock);
 	if (err) {
 		kfree(at);
 		return err;
 	}
-	/* TCP and SCTP timers can outlive sock_release(): pin the netns as
-	 * net/smc does for its internal TCP socket.
-	 */
 	isk = sock->sk;
-	isk->sk_net_refcnt = 1;
-	get_net_track(net, &isk->ns_tracker, GFP_KERNEL);
-	sock_inuse_add(net, 1);
 	taps_sync_sockopts(&tsk->sk, isk);
 	if (sock_flag(&tsk->sk, SOCK_KEEPOPEN))
 		sock_set_keepalive(isk);
@@ -148,6 +142,15 @@ static int taps_attempt_start(struct taps_sock *tsk, u32 idx)
 	write_unlock_bh(&isk->sk_callback_lock);
 	list_add_tail(&at->node, &tsk->attempts);
 
+	/* bind() before connect(): the source address of its family. */
+	if (tsk->bound && tsk->local.family == c->addr.ss_family) {
+		isk->sk_reuse = SK_CAN_REUSE;
+		err = kernel_bind(sock, (struct sockaddr *)&tsk->local, taps_ep_len(&tsk->local));
+		if (err) {
+			taps_attempt_abort(at);
+			return err;
+		}
+	}
 	err = kernel_connect(sock, (struct sockaddr *)&c->addr, c->addrlen, O_NONBLOCK);
 	if (err && err != -EINPROGRESS) {
 		taps_attempt_abort(at);
@@ -214,10 +217,7 @@ static void taps_race_won(struct taps_sock *tsk, struct taps_attempt *at)
 	/* Wakeups of the connection go to the waiters of the AF_TAPS socket:
 	 * poll, epoll, blocking calls and kTLS all sleep on sk_sleep(sk).
 	 */
-	write_lock_bh(&isk->sk_callback_lock);
-	rcu_assign_pointer(isk->sk_wq, &sk->sk_socket->wq);
-	write_unlock_bh(&isk->sk_callback_lock);
-
+	taps_redirect_wq(isk, sk->sk_socket);
 	tsk->inner = inner;
 	sk->sk_state = TCP_ESTABLISHED;
 	sk->sk_socket->state = SS_CONNECTED;
@@ -310,7 +310,7 @@ static void taps_timeout_work(struct work_struct *work)
  * stream 0 and MPTCP all give a reliable, ordered, congestion-controlled
  * byte stream (RFC 9621 section 4.2, protocol stack equivalence).
  */
-static int taps_gather_protocols(const struct taps_sock *tsk, int *proto)
+int taps_gather_protocols(const struct taps_sock *tsk, int *proto, bool listener)
 {
 	const u8 *sel = tsk->sel;
 	u32 mask = tsk->protocols;
@@ -340,6 +340,9 @@ static int taps_gather_protocols(const struct taps_sock *tsk, int *proto)
 		break;
 	}
 
+	/* A listener's MPTCP socket takes plain TCP too, on the same port. */
+	if (listener && (mask & TAPS_P_MPTCP))
+		mask &= ~TAPS_P_TCP;
 	if (mask & TAPS_P_MPTCP)
 		proto[n++] = IPPROTO_MPTCP;
 	if ((mask & TAPS_P_SCTP) &&
@@ -351,11 +354,6 @@ static int taps_gather_protocols(const struct taps_sock *tsk, int *proto)
 	    sel[taps_sel_idx(TAPS_SEL_MULTISTREAMING)] != TAPS_PREF_PREFER)
 		proto[n++] = IPPROTO_SCTP;
 	return n;
-}
-
-static int taps_ep_len(const struct taps_endpoint *ep)
-{
-	return ep->family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
 }
 
 /*
@@ -406,7 +404,7 @@ static int taps_gather(struct taps_sock *tsk, const struct taps_endpoint *first)
 	n_ep = taps_order_endpoints(first, tsk, ep);
 	if (!n_ep)
 		return -EDESTADDRREQ;
-	n_proto = taps_gather_protocols(tsk, proto);
+	n_proto = taps_gather_protocols(tsk, proto, false);
 	if (!n_proto)
 		return -EPROTONOSUPPORT;
 

@@ -63,6 +63,8 @@ struct taps_attempt {
  * @inner: the connection carrying the data once established
  * @ep: remote endpoints set with TAPS_REMOTE_ENDPOINTS
  * @sel: selection properties, TAPS_PREF_* each
+ * @local: the address bind() gave, when @bound
+ * @listeners: the kernel listeners of a Listener
  * @cand: gathered candidates, in racing order
  * @attempts: attempts under way
  * @delay_work: starts the next attempt when the attempt delay expires
@@ -82,6 +84,12 @@ struct taps_sock {
 	u32			protocols;
 	u32			attempt_delay_ms;
 	u32			conn_timeout_ms;
+	struct taps_endpoint	local;
+	bool			bound;
+
+	/* Listener: one kernel listener per protocol */
+	struct socket		*listeners[TAPS_NPROTO];
+	u32			n_listeners;
 
 	/* Race */
 	struct taps_candidate	*cand;
@@ -117,8 +125,27 @@ static inline struct socket *taps_inner(const struct taps_sock *tsk)
 	return tsk->inner;
 }
 
+static inline int taps_ep_len(const struct taps_endpoint *ep)
+{
+	return ep->family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+}
+
+/* af_taps.c */
+void taps_sock_init(struct taps_sock *tsk);
+int taps_endpoint_from(struct taps_endpoint *ep, const struct sockaddr *uaddr, int len);
+
+/* listen.c */
+void taps_redirect_wq(struct sock *isk, struct socket *sock);
+int taps_kern_socket(struct net *net, int family, int protocol, struct socket **res);
+int taps_bind(struct socket *sock, struct sockaddr *uaddr, int addr_len);
+int taps_listen(struct socket *sock, int backlog);
+int taps_accept(struct socket *sock, struct socket *newsock, int flags, bool kern);
+void taps_listen_stop(struct taps_sock *tsk);
+bool taps_listen_pending(struct taps_sock *tsk);
+
 /* race.c */
 void taps_race_init(struct taps_sock *tsk);
+int taps_gather_protocols(const struct taps_sock *tsk, int *proto, bool listener);
 int taps_race_start(struct taps_sock *tsk, const struct taps_endpoint *first);
 void taps_race_stop(struct taps_sock *tsk);
 void taps_sync_sockopts(struct sock *sk, struct sock *isk);

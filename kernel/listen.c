@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * AF_TAPS: the Listener (RFC 9622 section 7.2).
+ *
+ * listen() opens one kernel listener per protocol the selection properties
+ * allow (TCP, or MPTCP which also takes plain TCP, and SCTP) on the same
+ * address and port.  Their sk_wq points at the AF_TAPS socket's wait queue,
+ * so a connection arriving on any of them wakes accept(), poll and epoll on
+ * the AF_TAPS socket.  accept() takes the first pending connection and
+ * wraps it in a new AF_TAPS socket.
+ */
+
+#include <linux/in.h>
+#include <linux/in6.h>
+#include <net/sock.h>
+
+#include "taps.h"
+
+/* Point @isk's wakeups at @sock's waiters. */
+void taps_redirect_wq(struct sock *isk, struct socket *sock)
+{
+	write_lock_bh(&isk->sk_callback_lock);
+	rcu_assign_pointer(isk->sk_wq, &sock->wq);
+	write_unlock_bh(&isk->sk_callback_lock);
+}
+
+/* A kernel socket in the AF_TAPS socket's namespace, holding a reference
+ * on it as net/smc does: TCP and SCTP timers can outlive sock_release().
+ */
+int taps_kern_socket(struct net *net, int family, int protocol, struct socket **res)
+{
+	struct sock *isk;
+	int err;
+
+	err = sock_create_kern(net, family, SOCK_STREAM, protocol, res);
+	if (err)
+		return err;
+	isk = (*res)->sk;
+	isk->sk_net_refcnt = 1;
+	get_net_track(net, &isk->ns_tracker, GFP_KERNEL);
+	sock_inuse_add(net, 1);
+	return 0;
+}
+
+int taps_bind(struct socket *sock, struct sockaddr *uaddr, int addr_len)
+{
+	struct sock *sk = sock->sk;
+	struct taps_sock *tsk = taps_sk(sk);
+	struct taps_endpoint local;
+	int err;
+
+	if (addr_len < (int)sizeof(uaddr->sa_family))
+		return -EINVAL;
+	if (uaddr->sa_family == taps_family) {
+		const struct sockaddr_taps *st = (const struct sockaddr_taps *)uaddr;
+
+		if (addr_len < (int)sizeof(*st))
+			return -EINVAL;
+		if (st->stap_flags || memchr_inv(st->stap_zero, 0, sizeof(st->stap_zero)))
+			return -EINVAL;
+		/* Both families: the IPv6 wildcard, which takes IPv4 too. */
+		memset(&local, 0, sizeof(local));
+		local.sin6.sin6_family = AF_INET6;
+		local.sin6.sin6_port = st->stap_port;
+	} else {
+		err = taps_endpoint_from(&local, uaddr, addr_len);
+		if (err)
+			return err;
+	}
+
+	lock_sock(sk);
+	if (tsk->state != TAPS_STATE_UNCONNECTED || tsk->bound) {
+		err = -EINVAL;
+	} else {
+		tsk->local = local;
+		tsk->bound = true;
+		err = 0;
+	}
+	release_sock(sk);
+	return err;
+}
+
+static void taps_listen_free(struct taps_sock *tsk)
+{
+	u32 i;
+
+	for (i = 0; i < tsk->n_listeners; i++) {
+		sock_release(tsk->listeners[i]);
+		tsk->listeners[i] = NULL;
+	}
+	tsk->n_listeners = 0;
+}
+
+static int taps_listen_one(struct taps_sock *tsk, int protocol, struct taps_endpoint *local,
+			   int backlog)
+{
+	struct socket *sock = tsk->sk.sk_socket;
+	int len = taps_ep_len(local);
+	struct socket *l;
+	int err;
+
+	err = taps_kern_socket(sock_net(&tsk->sk), local->family, protocol, &l);
+	if (err)
+		return err;
+	l->sk->sk_reuse = tsk->sk.sk_reuse;
+	err = kernel_bind(l, (struct sockaddr *)local, len);
+	if (!err)
+		err = kernel_listen(l, backlog);
+	if (err) {
+		sock_release(l);
+		return err;
+	}
+	/* Port 0: the first listener's port is everybody's. */
+	if (!local->sin.sin_port) {
+		struct taps_endpoint bound;
+
+		if (kernel_getsockname(l, (struct sockaddr *)&bound) >= 0)
+			local->sin.sin_port = bound.sin.sin_port;
+	}
+	taps_redirect_wq(l->sk, sock);
+	tsk->listeners[tsk->n_listeners++] = l;
+	return 0;
+}
+
+/* A protocol this kernel does not have is left out, not an error. */
+static bool taps_proto_missing(int err)
+{
+	return err == -EPROTONOSUPPORT || err == -ESOCKTNOSUPPORT || err == -EAFNOSUPPORT;
+}
+
+int taps_listen(struct socket *sock, int backlog)
+{
+	struct sock *sk = sock->sk;
+	struct taps_sock *tsk = taps_sk(sk);
+	int proto[TAPS_NPROTO], n, i, tries;
+	struct taps_endpoint local;
+	int err = 0;
+
+	lock_sock(sk);
+	if (tsk->state == TAPS_STATE_LISTENING) {
+		WRITE_ONCE(sk->sk_max_ack_backlog, backlog);
+		goto out;
+	}
+	if (tsk->state != TAPS_STATE_UNCONNECTED) {
+		err = -EINVAL;
+		goto out;
+	}
+	n = taps_gather_protocols(tsk, proto, true);
+	if (!n) {
+		err = -EPROTONOSUPPORT;
+		goto out;
+	}
+
+	/* With port 0 the port the first protocol got can be taken for the
+	 * next one: try a few ports before giving up.
+	 */
+	for (tries = 0; tries < 8; tries++) {
+		if (tsk->bound) {
+			local = tsk->local;
+		} else {
+			memset(&local, 0, sizeof(local));
+			local.sin6.sin6_family = AF_INET6;
+		}
+		for (i = 0; i < n; i++) {
+			err = taps_listen_one(tsk, proto[i], &local, backlog);
+			if (err && taps_proto_missing(err))
+				err = 0;
+			if (err)
+				break;
+		}
+		if (!err && !tsk->n_listeners)
+			err = -EPROTONOSUPPORT;
+		if (!err)
+			break;
+		taps_listen_free(tsk);
+		if (err != -EADDRINUSE || (tsk->bound && tsk->local.sin.sin_port))
+			break;
+	}
+	if (err)
+		goto out;
+
+	tsk->local = local;
+	WRITE_ONCE(sk->sk_max_ack_backlog, backlog);
+	sk->sk_state = TCP_LISTEN;
+	WRITE_ONCE(tsk->state, TAPS_STATE_LISTENING);
+out:
+	release_sock(sk);
+	return err;
+}
+
+/* Release the listeners; the caller holds the socket lock. */
+void taps_listen_stop(struct taps_sock *tsk)
+{
+	taps_listen_free(tsk);
+}
+
+bool taps_listen_pending(struct taps_sock *tsk)
+{
+	u32 i;
+
+	for (i = 0; i < READ_ONCE(tsk->n_listeners); i++) {
+		struct socket *l = tsk->listeners[i];
+
+		if (l->ops->poll(NULL, l, NULL) & EPOLLIN)
+			return true;
+	}
+	return false;
+}
+
+static int taps_accept_wrap(struct sock *sk, struct socket *newsock, struct socket *conn,
+			    bool kern)
+{
+	struct taps_sock *ntsk;
+	struct sock *newsk;
+
+	newsk = sk_alloc(sock_net(sk), taps_family, GFP_KERNEL, sk->sk_prot, kern);
+	if (!newsk)
+		return -ENOBUFS;
+	sock_init_data(newsock, newsk);
+	ntsk = taps_sk(newsk);
+	taps_sock_init(ntsk);
+	ntsk->protocol = conn->sk->sk_protocol;
+
+	taps_redirect_wq(conn->sk, newsock);
+	ntsk->inner = conn;
+	newsk->sk_state = TCP_ESTABLISHED;
+	newsock->state = SS_CONNECTED;
+	/* Publish @inner before the state: pairs with taps_inner(). */
+	smp_store_release(&ntsk->state, TAPS_STATE_ESTABLISHED);
+	return 0;
+}
+
+int taps_accept(struct socket *sock, struct socket *newsock, int flags, bool kern)
+{
+	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+	struct sock *sk = sock->sk;
+	struct taps_sock *tsk = taps_sk(sk);
+	struct socket *conn = NULL;
+	long timeo;
+	int err;
+	u32 i;
+
+	if (READ_ONCE(tsk->state) != TAPS_STATE_LISTENING)
+		return -EINVAL;
+
+	timeo = sock_rcvtimeo(sk, flags & O_NONBLOCK);
+	add_wait_queue(sk_sleep(sk), &wait);
+	for (;;) {
+		/* Listeners stay until release(), which cannot run now. */
+		for (i = 0; i < tsk->n_listeners; i++) {
+			err = kernel_accept(tsk->listeners[i], &conn, O_NONBLOCK);
+			if (!err || err != -EAGAIN)
+				goto done;
+		}
+		err = -EAGAIN;
+		if (!timeo)
+			break;
+		if (signal_pending(current)) {
+			err = sock_intr_errno(timeo);
+			break;
+		}
+		if (!taps_listen_pending(tsk))
+			timeo = wait_woken(&wait, TASK_INTERRUPTIBLE, timeo);
+	}
+done:
+	remove_wait_queue(sk_sleep(sk), &wait);
+	if (err)
+		return err;
+
+	err = taps_accept_wrap(sk, newsock, conn, kern);
+	if (err)
+		sock_release(conn);
+	return err;
+}
