@@ -1,13 +1,67 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# The `make run` demo, run inside the test VM with taps.ko loaded.
-set -e
+# The `make run` demo, run inside the test VM with taps.ko loaded: a client
+# and a server namespace joined by a veth pair, and a few races.
+set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
-echo "== taps.ko"
-grep -H . /sys/module/taps/parameters/family
-dmesg | grep 'taps:' | tail -n 1
-echo "== tapsctl family"
-"$top/build/tools/tapsctl" family
-echo "== an AF_TAPS socket"
-"$top/build/tools/examples/hello"
+bin=$top/build/tools/examples
+srv=tapsdemo-srv
+
+cleanup() {
+	kill $(jobs -p) 2>/dev/null || true
+	ip netns del $srv 2>/dev/null || true
+}
+trap cleanup EXIT
+
+echo "== taps.ko: AF_TAPS is family $("$top/build/tools/tapsctl" family)"
+"$bin/hello"
+
+# Client in this namespace, server in $srv: 192.0.2.0/24 and 2001:db8::/64.
+ip netns add $srv
+ip link add veth0 type veth peer name veth1 netns $srv
+ip addr add 192.0.2.1/24 dev veth0
+ip addr add 2001:db8::1/64 dev veth0 nodad
+ip link set veth0 up
+ip -n $srv addr add 192.0.2.2/24 dev veth1
+ip -n $srv addr add 2001:db8::2/64 dev veth1 nodad
+ip -n $srv link set veth1 up
+ip -n $srv link set lo up
+
+# Server: TCP on port 80 and SCTP only on port 90, both families.
+ip netns exec $srv python3 -c '
+import socket, threading
+def serve(port, proto):
+    s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM, proto)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("::", port)); s.listen(64)
+    while True:
+        c, _ = s.accept(); c.close()
+threading.Thread(target=serve, args=(80, socket.IPPROTO_TCP), daemon=True).start()
+serve(90, socket.IPPROTO_SCTP)
+' &
+sleep 1
+
+race() {
+	echo
+	echo "-- $1"
+	shift
+	echo "\$ taps-connect $*"
+	"$bin/taps-connect" "$@" || true
+}
+
+race "both families work: IPv6 first, over TCP" 2001:db8::2 80 192.0.2.2 80
+
+ip netns exec $srv nft -f - <<'EOF'
+table inet demo {
+	chain in {
+		type filter hook input priority 0;
+		ip6 daddr 2001:db8::2 drop
+	}
+}
+EOF
+race "IPv6 blackholed (nft drop): IPv4 wins after the 250 ms attempt delay" \
+	-p tcp 2001:db8::2 80 192.0.2.2 80
+race "the same with a 50 ms attempt delay" -d 50 -p tcp 2001:db8::2 80 192.0.2.2 80
+race "SCTP-only server: TCP is refused, SCTP starts at once and wins" 192.0.2.2 90
+race "nothing listens: every candidate refused" 192.0.2.2 99
