@@ -51,6 +51,7 @@ static int taps_release(struct socket *sock)
 	if (inner) {
 		/* SO_LINGER {1, 0} on the AF_TAPS socket aborts (RST). */
 		taps_sync_sockopts(sk, inner->sk);
+		inner->file = NULL;
 		sock_release(inner);
 		tsk->inner = NULL;
 	}
@@ -239,7 +240,8 @@ static ssize_t taps_splice_read(struct socket *sock, loff_t *ppos, struct pipe_i
 
 	if (!inner)
 		return -ENOTCONN;
-	if (!inner->ops->splice_read)
+	/* A kernel AF_TAPS socket has no file for the protocol to look at. */
+	if (!inner->ops->splice_read || !inner->file)
 		return -EOPNOTSUPP;
 	return inner->ops->splice_read(inner, ppos, pipe, len, flags);
 }

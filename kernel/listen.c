@@ -222,6 +222,7 @@ static int taps_accept_wrap(struct sock *sk, struct socket *newsock, struct sock
 	ntsk->protocol = conn->sk->sk_protocol;
 
 	taps_redirect_wq(conn->sk, newsock);
+	taps_attach_file(conn, newsock);
 	ntsk->inner = conn;
 	newsk->sk_state = TCP_ESTABLISHED;
 	newsock->state = SS_CONNECTED;

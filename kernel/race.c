@@ -218,6 +218,7 @@ static void taps_race_won(struct taps_sock *tsk, struct taps_attempt *at)
 	 * poll, epoll, blocking calls and kTLS all sleep on sk_sleep(sk).
 	 */
 	taps_redirect_wq(isk, sk->sk_socket);
+	taps_attach_file(inner, sk->sk_socket);
 	tsk->inner = inner;
 	sk->sk_state = TCP_ESTABLISHED;
 	sk->sk_socket->state = SS_CONNECTED;

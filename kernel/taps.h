@@ -130,6 +130,17 @@ static inline int taps_ep_len(const struct taps_endpoint *ep)
 	return ep->family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
 }
 
+/*
+ * The connection sees the AF_TAPS socket's file, as net/smc's clcsock does
+ * after fallback: tcp_splice_read() and others read sock->file->f_flags.
+ * No reference is taken: the file outlives the connection, whose release
+ * clears the pointer first (__sock_release() would skip the inode else).
+ */
+static inline void taps_attach_file(struct socket *inner, struct socket *sock)
+{
+	inner->file = sock->file;
+}
+
 /* af_taps.c */
 void taps_sock_init(struct taps_sock *tsk);
 int taps_endpoint_from(struct taps_endpoint *ep, const struct sockaddr *uaddr, int len);
