@@ -90,7 +90,7 @@ selftests: $(patsubst selftests/%.c,$(B)/selftests/%,$(VM_TESTS_C) $(HELPERS_C))
 $(B)/selftests/%: selftests/%.c selftests/*.h $(B)/lib/libtaps.a $(LIB_HDRS) $(KSRC)/.stamp
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) -o $@ $< \
-		$(B)/lib/libtaps.a -lpthread
+		$(B)/lib/libtaps.a -lpthread -luring -lssl -lcrypto
 
 # Static checks, reported as TAP like the tests.
 lint: module $(KSRC)/.stamp
