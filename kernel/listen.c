@@ -207,6 +207,32 @@ bool taps_listen_pending(struct taps_sock *tsk)
 	return false;
 }
 
+/*
+ * kernel_accept() sets the new socket's ops after the protocol's accept,
+ * undoing MPTCP's switch of a child that fell back to TCP to
+ * inet_stream_ops (mptcp_is_tcpsk()).  Accept as __sys_accept4() does:
+ * ops first, and whatever the protocol leaves there stays.
+ */
+static int taps_kernel_accept(struct socket *l, struct socket **res)
+{
+	struct socket *new;
+	int err;
+
+	err = sock_create_lite(l->sk->sk_family, l->sk->sk_type, l->sk->sk_protocol, &new);
+	if (err)
+		return err;
+	new->ops = l->ops;
+	err = l->ops->accept(l, new, O_NONBLOCK, true);
+	if (err) {
+		new->ops = NULL;	/* no module reference taken yet */
+		sock_release(new);
+		return err;
+	}
+	__module_get(new->ops->owner);
+	*res = new;
+	return 0;
+}
+
 static int taps_accept_wrap(struct sock *sk, struct socket *newsock, struct socket *conn,
 			    bool kern)
 {
@@ -249,7 +275,7 @@ int taps_accept(struct socket *sock, struct socket *newsock, int flags, bool ker
 	for (;;) {
 		/* Listeners stay until release(), which cannot run now. */
 		for (i = 0; i < tsk->n_listeners; i++) {
-			err = kernel_accept(tsk->listeners[i], &conn, O_NONBLOCK);
+			err = taps_kernel_accept(tsk->listeners[i], &conn);
 			if (!err || err != -EAGAIN)
 				goto done;
 		}

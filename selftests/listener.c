@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <liburing.h>
 #include <poll.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 
 #include "kselftest_harness.h"
 #include "taps_test.h"
@@ -237,6 +239,79 @@ TEST_F(lsn, backlog_of_many)
 	}
 	for (i = 0; i < N; i++)
 		close(cfd[i]);
+}
+
+TEST_F(lsn, io_uring_accept)
+{
+	struct io_uring_sqe *sqe;
+	struct io_uring_cqe *cqe;
+	struct io_uring ring;
+	int cfd;
+
+	pid_t pid;
+
+	ASSERT_EQ(0, io_uring_queue_init(4, &ring, 0));
+	/* Queued before any client: completes when one arrives. */
+	sqe = io_uring_get_sqe(&ring);
+	io_uring_prep_accept(sqe, self->fd, NULL, NULL, 0);
+	ASSERT_EQ(1, io_uring_submit(&ring));
+	/* The client in another process: the completion's task_work would
+	 * interrupt (and restart into EISCONN) a blocking connect here.
+	 */
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		usleep(100000);
+		cfd = plain_connect(AF_INET6, IPPROTO_SCTP, self->port);
+		usleep(500000);
+		_exit(cfd < 0);
+	}
+	ASSERT_EQ(0, io_uring_wait_cqe(&ring, &cqe));
+	ASSERT_LE(0, cqe->res) TH_LOG("accept: %s", strerror(-cqe->res));
+	EXPECT_EQ(IPPROTO_SCTP, info_of(cqe->res).ti_protocol);
+	close(cqe->res);
+	io_uring_cqe_seen(&ring, cqe);
+	io_uring_queue_exit(&ring);
+	ASSERT_EQ(pid, waitpid(pid, &cfd, 0));
+	EXPECT_EQ(0, cfd);
+}
+
+/* MULTIPATH Prefer on both sides: MPTCP end to end. */
+TEST(mptcp_both_sides)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	int lfd, cfd, afd, mp = TAPS_PREF_PREFER, all = TAPS_P_ALL;
+	socklen_t len = sizeof(sin);
+
+	ASSERT_EQ(0, netns_lo());
+	lfd = taps_socket(SOCK_STREAM);
+	ASSERT_LE(0, lfd);
+	ASSERT_EQ(0, setsockopt(lfd, SOL_TAPS, TAPS_PROTOCOLS, &all, sizeof(all)));
+	ASSERT_EQ(0, setsockopt(lfd, SOL_TAPS, TAPS_SEL_MULTIPATH, &mp, sizeof(mp)));
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ASSERT_EQ(0, bind(lfd, (void *)&sin, sizeof(sin)));
+	ASSERT_EQ(0, listen(lfd, 4));
+	ASSERT_EQ(0, getsockname(lfd, (void *)&sin, &len));
+
+	/* A plain TCP client reaches the MPTCP listener too, as TCP. */
+	cfd = plain_connect(AF_INET, IPPROTO_TCP, ntohs(sin.sin_port));
+	ASSERT_LE(0, cfd);
+	accept_echo(_metadata, lfd, cfd, IPPROTO_TCP);
+	close(cfd);
+
+	cfd = taps_socket(SOCK_STREAM);
+	ASSERT_LE(0, cfd);
+	ASSERT_EQ(0, setsockopt(cfd, SOL_TAPS, TAPS_PROTOCOLS, &all, sizeof(all)));
+	ASSERT_EQ(0, setsockopt(cfd, SOL_TAPS, TAPS_SEL_MULTIPATH, &mp, sizeof(mp)));
+	ASSERT_EQ(0, connect(cfd, (void *)&sin, sizeof(sin)));
+	EXPECT_EQ(IPPROTO_MPTCP, info_of(cfd).ti_protocol);
+	afd = accept(lfd, NULL, NULL);
+	ASSERT_LE(0, afd);
+	EXPECT_EQ(IPPROTO_MPTCP, info_of(afd).ti_protocol);
+	EXPECT_EQ(2, write(cfd, "mp", 2));
+	close(afd);
+	close(cfd);
+	close(lfd);
 }
 
 TEST(bind_errors)
