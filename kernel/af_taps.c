@@ -259,13 +259,25 @@ static int taps_ioctl(struct socket *sock, unsigned int cmd, unsigned long arg)
 
 static int taps_shutdown(struct socket *sock, int how)
 {
-	struct socket *inner = taps_inner(taps_sk(sock->sk));
+	struct taps_sock *tsk = taps_sk(sock->sk);
+	struct socket *inner = taps_inner(tsk);
+	int err;
 
 	if (how < SHUT_RD || how > SHUT_RDWR)
 		return -EINVAL;
 	if (!inner)
 		return -ENOTCONN;
-	return inner->ops->shutdown(inner, how);
+	err = inner->ops->shutdown(inner, how);
+	/* Nothing more to send: the Connection is Closing (RFC 9622 11.1.1). */
+	if (!err && how != SHUT_RD) {
+		lock_sock(sock->sk);
+		if (tsk->state == TAPS_STATE_ESTABLISHED) {
+			/* Pairs with taps_inner(), as for established. */
+			smp_store_release(&tsk->state, TAPS_STATE_CLOSING);
+		}
+		release_sock(sock->sk);
+	}
+	return err;
 }
 
 static const struct proto_ops taps_stream_ops = {

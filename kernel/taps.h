@@ -116,11 +116,13 @@ static inline struct taps_sock *taps_sk(const struct sock *sk)
 /* The established connection, or NULL; no lock needed. */
 static inline struct socket *taps_inner(const struct taps_sock *tsk)
 {
-	/* Pairs with smp_store_release() in taps_race_won(): @inner is set
-	 * before the state says established.
+	/* Pairs with the smp_store_release() of the state in
+	 * taps_race_won(), taps_accept_wrap() and taps_shutdown(): @inner is
+	 * set before the state says established or closing.
 	 */
-	if (smp_load_acquire(&tsk->state) != TAPS_STATE_ESTABLISHED &&
-	    READ_ONCE(tsk->state) != TAPS_STATE_CLOSING)
+	u32 state = smp_load_acquire(&tsk->state);
+
+	if (state != TAPS_STATE_ESTABLISHED && state != TAPS_STATE_CLOSING)
 		return NULL;
 	return tsk->inner;
 }

@@ -229,6 +229,26 @@ TEST_F(conn, ioctl_queues)
 	EXPECT_LE(0, n);
 }
 
+TEST_F(conn, shutdown_write_is_closing)
+{
+	struct taps_info ti;
+	socklen_t len = sizeof(ti);
+	char buf[8] = {};
+
+	ASSERT_EQ(0, shutdown(self->cfd, SHUT_RD));
+	ASSERT_EQ(0, getsockopt(self->cfd, SOL_TAPS, TAPS_INFO, &ti, &len));
+	EXPECT_EQ(TAPS_STATE_ESTABLISHED, ti.ti_state);
+	ASSERT_EQ(0, shutdown(self->cfd, SHUT_WR));
+	ASSERT_EQ(0, getsockopt(self->cfd, SOL_TAPS, TAPS_INFO, &ti, &len));
+	EXPECT_EQ(TAPS_STATE_CLOSING, ti.ti_state);
+	/* The peer sees the end of the stream and can still send. */
+	EXPECT_EQ(0, read(self->sfd, buf, sizeof(buf)));
+	EXPECT_EQ(-1, send(self->cfd, "x", 1, MSG_NOSIGNAL));
+	EXPECT_EQ(EPIPE, errno);
+	EXPECT_EQ(-1, shutdown(self->cfd, 3));
+	EXPECT_EQ(EINVAL, errno);
+}
+
 TEST(epoll_registered_before_race_ends)
 {
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLET }, out;

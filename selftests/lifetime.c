@@ -18,6 +18,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "kselftest_harness.h"
 #include "taps_test.h"
@@ -206,6 +207,31 @@ TEST(blocking_connect_interrupted)
 	/* The race goes on, as for TCP. */
 	EXPECT_EQ(-1, connect(fd, (void *)&sin, sizeof(sin)));
 	EXPECT_EQ(EALREADY, errno);
+	close(fd);
+}
+
+TEST(blocking_connect_sndtimeo)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(DROP_PORT) };
+	struct timeval tv = { .tv_usec = 300000 };
+	struct timespec t0, t1;
+	int fd, tcp = TAPS_P_TCP;
+	double ms;
+
+	ASSERT_EQ(0, setup_netns());
+	fd = taps_socket(SOCK_STREAM);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, setsockopt(fd, SOL_TAPS, TAPS_PROTOCOLS, &tcp, sizeof(tcp)));
+	ASSERT_EQ(0, setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)));
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* As TCP: EINPROGRESS when the send timeout expires first. */
+	EXPECT_EQ(-1, connect(fd, (void *)&sin, sizeof(sin)));
+	EXPECT_EQ(EINPROGRESS, errno);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
+	EXPECT_LE(250, ms);
+	EXPECT_GE(5000, ms);
 	close(fd);
 }
 
