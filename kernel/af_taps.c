@@ -302,13 +302,28 @@ static const struct proto_ops taps_stream_ops = {
 	.splice_read	= taps_splice_read,
 };
 
-/* SO_KEEPALIVE after connect: the only SOL_SOCKET option with a hook. */
+/*
+ * SO_KEEPALIVE after connect, the only SOL_SOCKET option with a hook: do
+ * on the connection what sk_setsockopt() did on the AF_TAPS socket, the
+ * protocol's timer and SOCK_KEEPOPEN, without which TCP_KEEPIDLE does not
+ * re-arm the timer and the timer does nothing.
+ */
 static void taps_keepalive(struct sock *sk, int valbool)
 {
 	struct socket *inner = taps_inner(taps_sk(sk));
+	struct sock *isk;
 
-	if (inner && inner->sk->sk_prot->keepalive)
-		inner->sk->sk_prot->keepalive(inner->sk, valbool);
+	if (!inner)
+		return;
+	isk = inner->sk;
+	lock_sock(isk);
+	if (isk->sk_prot->keepalive)
+		isk->sk_prot->keepalive(isk, valbool);
+	if (valbool)
+		sock_set_flag(isk, SOCK_KEEPOPEN);
+	else
+		sock_reset_flag(isk, SOCK_KEEPOPEN);
+	release_sock(isk);
 }
 
 static struct proto taps_proto = {
