@@ -120,7 +120,12 @@ static int racing_socket(int port)
 	return fd;
 }
 
-TEST(concurrent_races_leave_nothing)
+/* The debug kernel (KASAN, lockdep) is slow: give the heavy tests time. */
+FIXTURE(slow) {};
+FIXTURE_SETUP(slow) {}
+FIXTURE_TEARDOWN(slow) {}
+
+TEST_F_TIMEOUT(slow, concurrent_races_leave_nothing, 900)
 {
 	enum { N = 1000 };
 	struct rlimit rl = { .rlim_cur = 4 * N, .rlim_max = 4 * N };
@@ -166,7 +171,7 @@ TEST(concurrent_races_leave_nothing)
 	EXPECT_EQ(tcp0, settle(tcp_inuse_arg, NULL, tcp0));
 }
 
-TEST(close_during_race)
+TEST_F_TIMEOUT(slow, close_during_race, 600)
 {
 	long ref0 = read_long("/sys/module/taps/refcnt");
 	int lfd, port, i;
@@ -235,7 +240,7 @@ TEST(blocking_connect_sndtimeo)
 	close(fd);
 }
 
-TEST(netns_deleted_with_sockets)
+TEST_F_TIMEOUT(slow, netns_deleted_with_sockets, 300)
 {
 	char name[64], cmd[160];
 	int p[2], status;
