@@ -331,6 +331,11 @@ static struct proto taps_proto = {
 	.owner		= THIS_MODULE,
 	.keepalive	= taps_keepalive,
 	.obj_size	= sizeof(struct taps_sock),
+	/* getsockopt(TAPS_REMOTE_ENDPOINTS) copies the list out of the sock:
+	 * hardened usercopy allows it from this field only.
+	 */
+	.useroffset	= offsetof(struct taps_sock, ep),
+	.usersize	= sizeof_field(struct taps_sock, ep),
 };
 
 void taps_sock_init(struct taps_sock *tsk)

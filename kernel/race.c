@@ -228,6 +228,26 @@ static void taps_race_won(struct taps_sock *tsk, struct taps_attempt *at)
 	sk->sk_write_space(sk);
 }
 
+/*
+ * -errno of a failed attempt, 0 while it may still connect.  A failed
+ * non-blocking connect is writable too: only the socket error and state
+ * say anything.  A one-to-one SCTP socket stays in SCTP_SS_CLOSED (==
+ * TCP_CLOSE) through COOKIE-WAIT and COOKIE-ECHOED, so for SCTP only
+ * sk_err counts: ABORT, INIT retransmissions exhausted and ICMP errors
+ * all set it.
+ */
+static int taps_attempt_error(const struct taps_attempt *at)
+{
+	const struct sock *isk = at->sock->sk;
+	int err = READ_ONCE(isk->sk_err);
+
+	if (err)
+		return -err;
+	if (isk->sk_protocol != IPPROTO_SCTP && READ_ONCE(isk->sk_state) == TCP_CLOSE)
+		return -ETIMEDOUT;
+	return 0;
+}
+
 /* Look at every attempt; caller holds the socket lock. */
 static void __taps_race_step(struct taps_sock *tsk)
 {
@@ -243,13 +263,10 @@ static void __taps_race_step(struct taps_sock *tsk)
 			taps_race_won(tsk, at);
 			return;
 		}
-		if (st != TCP_CLOSE)
+		err = taps_attempt_error(at);
+		if (!err)
 			continue;
-		/* Writable is not established: a failed attempt reports its
-		 * error through sk_err (or closed with none: a timeout).
-		 */
-		err = -sock_error(isk);
-		taps_note_err(tsk, err ?: ETIMEDOUT);
+		taps_note_err(tsk, -err);
 		tsk->n_failed++;
 		taps_attempt_abort(at);
 		failed = true;
