@@ -1,0 +1,177 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# tools/bench/run.sh [-q] [-p] [TEST...]
+#
+# AF_TAPS against plain TCP (Documentation/performance.md).  TESTs: connect,
+# failover, bulk, rr, mem; all of them by default.  -q: fewer rounds, for a
+# quick check that everything runs.  -p: pin the client and the server
+# to vCPU 0 (bench -p).
+#
+# On the host (no /sys/module/taps) it compiles tools/bench/bench.c into
+# build/bench/ and boots the test VM to run itself there; extra options for
+# tools/vm/run can be given in TAPS_BENCH_VM_OPTS (e.g. "-o /tmp/bench-out").
+# In the guest it builds a client and a server namespace joined by veth and
+# runs every benchmark.  Exit status 0 when everything ran, whatever the
+# figures; 1 when something failed to run.
+set -u
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+bin=$top/build/bench/bench
+
+if [ ! -d /sys/module/taps ]; then
+	lib=$top/build/lib/libtaps.a
+	[ -r "$lib" ] || { echo "run.sh: $lib missing: run make first" >&2; exit 1; }
+	mkdir -p "$top/build/bench"
+	cc -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -I"$top/uapi" -I"$top/lib" \
+		-o "$bin" "$top/tools/bench/bench.c" "$lib" || exit 1
+	# shellcheck disable=SC2086
+	exec "$top/tools/vm/run" -t 1200 ${TAPS_BENCH_VM_OPTS:-} -- "$top/tools/bench/run.sh" "$@"
+fi
+
+quick=0
+pin=
+while [ $# -gt 0 ]; do
+	case $1 in
+	-q) quick=1; shift ;;
+	-p) pin=-p; shift ;;
+	*) break ;;
+	esac
+done
+tests=("$@")
+[ ${#tests[@]} -gt 0 ] || tests=(connect failover bulk rr mem)
+
+[ -x "$bin" ] || { echo "run.sh: $bin missing: run tools/bench/run.sh on the host" >&2; exit 1; }
+
+cli=tbench-cli
+srv=tbench-srv
+http_pid=
+failed=0
+summary=$(mktemp)
+
+cleanup() {
+	[ -n "$http_pid" ] && kill "$http_pid" 2>/dev/null
+	ip netns del $cli 2>/dev/null
+	ip netns del $srv 2>/dev/null
+	rm -f "$summary"
+}
+trap cleanup EXIT
+
+# Client namespace and server namespace, joined by veth:
+# 192.0.2.1 / 2001:db8::1 (client) and 192.0.2.2 / 2001:db8::2 (server).
+setup() {
+	ip netns add $cli &&
+	ip netns add $srv &&
+	ip -n $cli link set lo up &&
+	ip -n $srv link set lo up &&
+	ip link add tb0 netns $cli type veth peer name tb1 netns $srv &&
+	ip -n $cli addr add 192.0.2.1/24 dev tb0 &&
+	ip -n $cli addr add 2001:db8::1/64 dev tb0 nodad &&
+	ip -n $srv addr add 192.0.2.2/24 dev tb1 &&
+	ip -n $srv addr add 2001:db8::2/64 dev tb1 nodad &&
+	ip -n $cli link set tb0 up &&
+	ip -n $srv link set tb1 up &&
+	ip netns exec $cli ping -q -c 1 -W 5 192.0.2.2 >/dev/null &&
+	ip netns exec $cli ping -q -c 1 -W 5 2001:db8::2 >/dev/null
+}
+
+# run NAME CMD...: run one benchmark in the client namespace.
+run() {
+	local name=$1 out rc
+	shift
+	echo
+	echo "== $name"
+	out=$(mktemp)
+	ip netns exec $cli "$bin" "$@" 2>&1 | tee "$out"
+	rc=${PIPESTATUS[0]}
+	grep '^SUMMARY ' "$out" | sed 's/^SUMMARY //' >>"$summary"
+	rm -f "$out"
+	if [ "$rc" != 0 ]; then
+		echo "run.sh: $name failed (status $rc)"
+		echo "$name: FAILED to run (status $rc)" >>"$summary"
+		failed=1
+	fi
+}
+
+bench_connect() {
+	local r=10 b=50
+	[ $quick = 1 ] && r=2 b=20
+	run "connect latency, loopback" connect $pin -l loopback -r $r -b $b 127.0.0.1 5001
+	run "connect latency, veth" connect $pin -n $srv -l veth -r $r -b $b 192.0.2.2 5001
+}
+
+bench_failover() {
+	local r=7 dir i
+	[ $quick = 1 ] && r=2
+	dir=$(mktemp -d)
+	echo hello >"$dir/index.html"
+	ip netns exec $srv python3 -m http.server --bind :: --directory "$dir" 8080 \
+		>/dev/null 2>&1 &
+	http_pid=$!
+	for ((i = 0; i < 100; i++)); do
+		ip netns exec $cli curl -s -o /dev/null http://192.0.2.2:8080/ && break
+		sleep 0.2
+	done
+	if ! ip netns exec $srv nft -f - <<-'EOF'
+	table inet tbench {
+		chain in {
+			type filter hook input priority 0;
+			ip6 daddr 2001:db8::2 drop
+		}
+	}
+	EOF
+	then
+		echo "run.sh: nft failed"
+		echo "failover: FAILED to run (nft)" >>"$summary"
+		failed=1
+	else
+		run "time to connect, IPv6 blackholed" failover -r $r 2001:db8::2 192.0.2.2 8080
+		ip netns exec $srv nft delete table inet tbench
+	fi
+	kill "$http_pid" 2>/dev/null
+	wait "$http_pid" 2>/dev/null
+	http_pid=
+	rm -rf "$dir"
+}
+
+bench_bulk() {
+	local r=7 s=64
+	[ $quick = 1 ] && r=2 s=16
+	run "bulk throughput, veth" bulk $pin -n $srv -r $r -s $s 192.0.2.2 5002
+}
+
+bench_rr() {
+	local r=10 c=5000
+	[ $quick = 1 ] && r=2 c=2000
+	run "1-byte request/response, veth" rr $pin -n $srv -r $r -c $c 192.0.2.2 5003
+}
+
+bench_mem() {
+	local r=3 c=500
+	[ $quick = 1 ] && r=1 c=200
+	run "memory per connection" mem $pin -n $srv -r $r -c $c 192.0.2.2 5004
+}
+
+echo "== AF_TAPS benchmarks: $(uname -r), $(nproc) CPUs, family $(cat /sys/module/taps/parameters/family)"
+echo "   checkout $(git -C "$top" describe --always --dirty 2>/dev/null || echo -)," \
+	"taps.ko sha256 $(cat ${TAPSVM_MODULES:-/dev/null} | sha256sum | cut -c1-12)," \
+	"$([ -n "$pin" ] && echo "client and server on vCPU 0" || echo "not pinned")"
+if ! setup; then
+	echo "run.sh: cannot set up the namespaces"
+	exit 1
+fi
+
+for t in "${tests[@]}"; do
+	case $t in
+	connect|failover|bulk|rr|mem) "bench_$t" ;;
+	*) echo "run.sh: unknown test $t"; failed=1 ;;
+	esac
+done
+
+echo
+echo "== summary ($(date -u +%Y-%m-%d), $(uname -r), $(nproc) vCPUs, QEMU TCG)"
+cat "$summary"
+if [ -n "${TAPSVM_OUT:-}" ] && [ -d "$TAPSVM_OUT" ]; then
+	cp "$summary" "$TAPSVM_OUT/bench-summary.txt"
+fi
+exit $failed
