@@ -24,60 +24,31 @@ void taps_redirect_wq(struct sock *isk, struct socket *sock)
 	write_unlock_bh(&isk->sk_callback_lock);
 }
 
-#ifdef CONFIG_DEBUG_LOCK_ALLOC
 /*
- * Our kernel sockets get lock classes of their own, as sunrpc's do
- * (xs_reclassify_socket()): an MPTCP socket we create is a kernel socket
- * like the subflows it creates, and mptcp_bind() holding one while
- * __inet_bind() takes the other would otherwise look recursive.
- */
-static struct lock_class_key taps_key[2][TAPS_NPROTO];
-static struct lock_class_key taps_slock_key[2][TAPS_NPROTO];
-
-static void taps_reclassify(struct sock *sk)
-{
-	static const char * const name[2][TAPS_NPROTO] = {
-		{ "sk_lock-AF_INET-TAPS-TCP", "sk_lock-AF_INET-TAPS-SCTP",
-		  "sk_lock-AF_INET-TAPS-MPTCP" },
-		{ "sk_lock-AF_INET6-TAPS-TCP", "sk_lock-AF_INET6-TAPS-SCTP",
-		  "sk_lock-AF_INET6-TAPS-MPTCP" },
-	};
-	static const char * const sname[2][TAPS_NPROTO] = {
-		{ "slock-AF_INET-TAPS-TCP", "slock-AF_INET-TAPS-SCTP",
-		  "slock-AF_INET-TAPS-MPTCP" },
-		{ "slock-AF_INET6-TAPS-TCP", "slock-AF_INET6-TAPS-SCTP",
-		  "slock-AF_INET6-TAPS-MPTCP" },
-	};
-	int f = sk->sk_family == AF_INET6;
-	int p = sk->sk_protocol == IPPROTO_SCTP ? 1 : sk->sk_protocol == IPPROTO_MPTCP ? 2 : 0;
-
-	if (WARN_ON_ONCE(!sock_allow_reclassification(sk)))
-		return;
-	sock_lock_init_class_and_name(sk, sname[f][p], &taps_slock_key[f][p],
-				      name[f][p], &taps_key[f][p]);
-}
-#else
-static void taps_reclassify(struct sock *sk)
-{
-}
-#endif
-
-/* A kernel socket in the AF_TAPS socket's namespace, holding a reference
- * on it as net/smc does: TCP and SCTP timers can outlive sock_release().
+ * A socket in the AF_TAPS socket's namespace, holding a reference on it as
+ * net/smc does for its kernel socket: TCP and SCTP timers can outlive
+ * sock_release().
+ *
+ * An MPTCP socket is created as a user's is: MPTCP's subflows are kernel
+ * sockets, and lockdep tells the MPTCP socket from its subflows (and their
+ * clones on the listening side) by that alone; two kernel sockets give
+ * "possible recursive locking" in mptcp_bind() and sk_clone_lock().
  */
 int taps_kern_socket(struct net *net, int family, int protocol, struct socket **res)
 {
 	struct sock *isk;
 	int err;
 
-	err = sock_create_kern(net, family, SOCK_STREAM, protocol, res);
+	err = __sock_create(net, family, SOCK_STREAM, protocol, res,
+			    protocol != IPPROTO_MPTCP);
 	if (err)
 		return err;
 	isk = (*res)->sk;
-	taps_reclassify(isk);
-	isk->sk_net_refcnt = 1;
-	get_net_track(net, &isk->ns_tracker, GFP_KERNEL);
-	sock_inuse_add(net, 1);
+	if (!isk->sk_net_refcnt) {
+		isk->sk_net_refcnt = 1;
+		get_net_track(net, &isk->ns_tracker, GFP_KERNEL);
+		sock_inuse_add(net, 1);
+	}
 	return 0;
 }
 
