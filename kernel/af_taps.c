@@ -83,6 +83,25 @@ int taps_endpoint_from(struct taps_endpoint *ep, const struct sockaddr *uaddr, i
 	return -EAFNOSUPPORT;
 }
 
+/*
+ * The address given to bind() or connect(): 1 for a valid sockaddr_taps,
+ * 0 for another family (see taps_endpoint_from()), -EINVAL when too short
+ * or when a sockaddr_taps has flags or padding set.
+ */
+int taps_addr_is_taps(const struct sockaddr *uaddr, int len)
+{
+	const struct sockaddr_taps *st = (const struct sockaddr_taps *)uaddr;
+
+	if (len < (int)sizeof(uaddr->sa_family))
+		return -EINVAL;
+	if (uaddr->sa_family != taps_family)
+		return 0;
+	if (len < (int)sizeof(*st) || st->stap_flags ||
+	    memchr_inv(st->stap_zero, 0, sizeof(st->stap_zero)))
+		return -EINVAL;
+	return 1;
+}
+
 static int taps_wait_connect(struct sock *sk, long *timeo)
 {
 	DEFINE_WAIT_FUNC(wait, woken_wake_function);
@@ -113,16 +132,10 @@ static int taps_connect(struct socket *sock, struct sockaddr *uaddr, int addr_le
 	long timeo;
 	int err;
 
-	if (addr_len < (int)sizeof(uaddr->sa_family))
-		return -EINVAL;
-	if (uaddr->sa_family == taps_family) {
-		const struct sockaddr_taps *st = (const struct sockaddr_taps *)uaddr;
-
-		if (addr_len < (int)sizeof(*st))
-			return -EINVAL;
-		if (st->stap_flags || memchr_inv(st->stap_zero, 0, sizeof(st->stap_zero)))
-			return -EINVAL;
-	} else {
+	err = taps_addr_is_taps(uaddr, addr_len);
+	if (err < 0)
+		return err;
+	if (!err) {
 		err = taps_endpoint_from(&first, uaddr, addr_len);
 		if (err)
 			return err;

@@ -59,19 +59,14 @@ int taps_bind(struct socket *sock, struct sockaddr *uaddr, int addr_len)
 	struct taps_endpoint local;
 	int err;
 
-	if (addr_len < (int)sizeof(uaddr->sa_family))
-		return -EINVAL;
-	if (uaddr->sa_family == taps_family) {
-		const struct sockaddr_taps *st = (const struct sockaddr_taps *)uaddr;
-
-		if (addr_len < (int)sizeof(*st))
-			return -EINVAL;
-		if (st->stap_flags || memchr_inv(st->stap_zero, 0, sizeof(st->stap_zero)))
-			return -EINVAL;
+	err = taps_addr_is_taps(uaddr, addr_len);
+	if (err < 0)
+		return err;
+	if (err) {
 		/* Both families: the IPv6 wildcard, which takes IPv4 too. */
 		memset(&local, 0, sizeof(local));
 		local.sin6.sin6_family = AF_INET6;
-		local.sin6.sin6_port = st->stap_port;
+		local.sin6.sin6_port = ((const struct sockaddr_taps *)uaddr)->stap_port;
 	} else {
 		err = taps_endpoint_from(&local, uaddr, addr_len);
 		if (err)

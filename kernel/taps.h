@@ -146,6 +146,7 @@ static inline void taps_attach_file(struct socket *inner, struct socket *sock)
 /* af_taps.c */
 void taps_sock_init(struct taps_sock *tsk);
 int taps_endpoint_from(struct taps_endpoint *ep, const struct sockaddr *uaddr, int len);
+int taps_addr_is_taps(const struct sockaddr *uaddr, int len);
 
 /* listen.c */
 void taps_redirect_wq(struct sock *isk, struct socket *sock);
