@@ -32,6 +32,7 @@
 #define TAPS_ATTEMPT_DELAY	3	/* int, ms, 10..2000 */
 #define TAPS_CONN_TIMEOUT	4	/* int, ms, 0 = the protocol's own */
 #define TAPS_PROTOCOLS		5	/* int, TAPS_P_* mask of allowed protocols */
+#define TAPS_ISOLATE		6	/* int, 0/1: RFC 9622 isolateSession */
 
 /* Selection properties (RFC 9622 section 6.2), int TAPS_PREF_* each */
 #define TAPS_SEL_RELIABILITY		16
@@ -97,7 +98,7 @@ enum {
 struct taps_info {
 	__u32	ti_state;	/* TAPS_STATE_* */
 	__u32	ti_protocol;	/* IPPROTO_* of the connection; 0 before */
-	__u32	ti_flags;	/* none defined yet: 0 */
+	__u32	ti_flags;	/* TAPS_INFO_F_* */
 	__u32	ti_candidates;	/* candidates gathered for the race */
 	__u32	ti_attempts;	/* connection attempts started */
 	__u32	ti_failed;	/* attempts that failed */
@@ -107,5 +108,182 @@ struct taps_info {
 	struct __kernel_sockaddr_storage ti_local;	/* AF_UNSPEC before */
 	struct __kernel_sockaddr_storage ti_remote;	/* AF_UNSPEC before */
 };
+
+/* ti_flags */
+#define TAPS_INFO_F_CACHED	0x1	/* cached state changed the racing order */
+#define TAPS_INFO_F_POLICY	0x2	/* a policy rule matched a candidate */
+#define TAPS_INFO_F_ISOLATED	0x4	/* TAPS_ISOLATE: the cache was not used */
+
+/*
+ * Generic netlink family "taps" (version 1): system policy, cached state,
+ * connections and counters of the caller's network namespace.
+ * Documentation/netlink.md describes every command and attribute.
+ */
+#define TAPS_GENL_NAME		"taps"
+#define TAPS_GENL_VERSION	1
+#define TAPS_GENL_MCGRP_EVENTS	"events"
+
+enum taps_cmd {
+	TAPS_CMD_UNSPEC,
+	TAPS_CMD_POLICY_GET,	/* do: TAPS_A_POLICY, TAPS_A_AF */
+	TAPS_CMD_POLICY_SET,	/* do: TAPS_A_POLICY, any subset; admin */
+	TAPS_CMD_RULE_ADD,	/* do: TAPS_A_RULE; admin */
+	TAPS_CMD_RULE_DEL,	/* do: TAPS_A_RULE with ID, or ADDR + PREFIXLEN; admin */
+	TAPS_CMD_RULE_GET,	/* dump: TAPS_A_RULE each */
+	TAPS_CMD_CACHE_GET,	/* dump: TAPS_A_CACHE each, filter TAPS_A_CACHE; admin */
+	TAPS_CMD_CACHE_DEL,	/* do: TAPS_A_CACHE with ADDR (port 0: all ports); admin */
+	TAPS_CMD_CACHE_FLUSH,	/* do; admin */
+	TAPS_CMD_CONN_GET,	/* dump: TAPS_A_CONN each; others' sockets need admin */
+	TAPS_CMD_STATS_GET,	/* do: TAPS_A_STATS */
+
+	/* Notifications on TAPS_GENL_MCGRP_EVENTS (needs CAP_NET_ADMIN) */
+	TAPS_EVENT_RACE_START,		/* TAPS_A_CONN */
+	TAPS_EVENT_ATTEMPT_FAILED,	/* TAPS_A_CONN with REMOTE, PROTOCOL, ERROR */
+	TAPS_EVENT_WINNER,		/* TAPS_A_CONN */
+	TAPS_EVENT_RACE_FAILED,		/* TAPS_A_CONN with ERROR */
+	TAPS_EVENT_CACHE_UPDATE,	/* TAPS_A_CACHE */
+
+	__TAPS_CMD_MAX
+};
+#define TAPS_CMD_MAX	(__TAPS_CMD_MAX - 1)
+
+/* Top-level attributes */
+enum {
+	TAPS_A_UNSPEC,
+	TAPS_A_PAD,
+	TAPS_A_AF,		/* u32: the live AF_TAPS number */
+	TAPS_A_POLICY,		/* nest: TAPS_POLICY_A_* */
+	TAPS_A_RULE,		/* nest: TAPS_RULE_A_* */
+	TAPS_A_CACHE,		/* nest: TAPS_CACHE_A_* */
+	TAPS_A_CONN,		/* nest: TAPS_CONN_A_* */
+	TAPS_A_STATS,		/* nest: TAPS_STATS_A_* */
+
+	__TAPS_A_MAX
+};
+#define TAPS_A_MAX	(__TAPS_A_MAX - 1)
+
+/* An address: nest of these, wherever an attribute says "address" */
+enum {
+	TAPS_ADDR_A_UNSPEC,
+	TAPS_ADDR_A_FAMILY,	/* u16: AF_INET or AF_INET6 */
+	TAPS_ADDR_A_ADDR4,	/* be32 (struct in_addr) */
+	TAPS_ADDR_A_ADDR6,	/* 16 bytes (struct in6_addr) */
+	TAPS_ADDR_A_PORT,	/* u16, host order; 0 or absent: any */
+
+	__TAPS_ADDR_A_MAX
+};
+#define TAPS_ADDR_A_MAX	(__TAPS_ADDR_A_MAX - 1)
+
+/* TAPS_A_POLICY */
+enum {
+	TAPS_POLICY_A_UNSPEC,
+	TAPS_POLICY_A_ATTEMPT_DELAY,	/* u32, ms, 10..2000; default 250 */
+	TAPS_POLICY_A_PROTOCOLS,	/* u32, TAPS_P_* allowed; default TAPS_P_ALL */
+	TAPS_POLICY_A_ORDER,		/* binary: u8 TAPS_P_* bits, most preferred first */
+	TAPS_POLICY_A_MAX_CANDIDATES,	/* u32, 1..TAPS_POLICY_MAX_CANDIDATES */
+	TAPS_POLICY_A_CACHE,		/* u8, 0/1: cached state on; default 1 */
+	TAPS_POLICY_A_CACHE_LIFETIME,	/* u32, ms, 1000..86400000; default 600000 */
+	TAPS_POLICY_A_CACHE_SIZE,	/* u32, entries, 1..TAPS_POLICY_MAX_CACHE_SIZE */
+	TAPS_POLICY_A_CACHE_ENTRIES,	/* u32, read only: entries now */
+	TAPS_POLICY_A_RULES,		/* u32, read only: rules now */
+
+	__TAPS_POLICY_A_MAX
+};
+#define TAPS_POLICY_A_MAX	(__TAPS_POLICY_A_MAX - 1)
+
+#define TAPS_POLICY_MAX_CANDIDATES	99	/* (1 + TAPS_MAX_ENDPOINTS) x 3 */
+#define TAPS_POLICY_MAX_CACHE_SIZE	65536
+#define TAPS_POLICY_MAX_RULES		256
+
+/* TAPS_A_RULE: applies to candidates whose remote address is in the prefix */
+enum {
+	TAPS_RULE_A_UNSPEC,
+	TAPS_RULE_A_ID,			/* u32, chosen by the kernel, from 1 */
+	TAPS_RULE_A_ADDR,		/* nest: address (FAMILY + ADDR4/ADDR6) */
+	TAPS_RULE_A_PREFIXLEN,		/* u8, 0..32 or 0..128 */
+	TAPS_RULE_A_PROHIBIT,		/* u32, TAPS_P_* never raced */
+	TAPS_RULE_A_PREFER,		/* u32, one TAPS_P_* raced first */
+	TAPS_RULE_A_ATTEMPT_DELAY,	/* u32, ms, 10..2000 */
+
+	__TAPS_RULE_A_MAX
+};
+#define TAPS_RULE_A_MAX	(__TAPS_RULE_A_MAX - 1)
+
+/* TAPS_A_CACHE: cached state of one remote endpoint and service */
+enum {
+	TAPS_CACHE_A_UNSPEC,
+	TAPS_CACHE_A_PAD,
+	TAPS_CACHE_A_ADDR,		/* nest: address with PORT */
+	TAPS_CACHE_A_PREFIXLEN,		/* u8: dump and del filter only */
+	TAPS_CACHE_A_TYPE,		/* u32: SOCK_STREAM, ... */
+	TAPS_CACHE_A_WINNER,		/* u32: IPPROTO_* of the last winner, 0 none */
+	TAPS_CACHE_A_SRTT,		/* u32, us: smoothed handshake RTT of winners */
+	TAPS_CACHE_A_AGE,		/* u64, ms since the last update */
+	TAPS_CACHE_A_PROTO,		/* nest, one per protocol: TAPS_CACHE_PROTO_A_* */
+
+	__TAPS_CACHE_A_MAX
+};
+#define TAPS_CACHE_A_MAX	(__TAPS_CACHE_A_MAX - 1)
+
+enum {
+	TAPS_CACHE_PROTO_A_UNSPEC,
+	TAPS_CACHE_PROTO_A_PAD,
+	TAPS_CACHE_PROTO_A_PROTOCOL,	/* u32: IPPROTO_* */
+	TAPS_CACHE_PROTO_A_SUCCESS,	/* u32: races won */
+	TAPS_CACHE_PROTO_A_FAILURE,	/* u32: attempts failed */
+	TAPS_CACHE_PROTO_A_LAST_SUCCESS, /* u64, ms ago; absent: never */
+	TAPS_CACHE_PROTO_A_LAST_FAILURE, /* u64, ms ago; absent: never */
+
+	__TAPS_CACHE_PROTO_A_MAX
+};
+#define TAPS_CACHE_PROTO_A_MAX	(__TAPS_CACHE_PROTO_A_MAX - 1)
+
+/* TAPS_A_CONN: one AF_TAPS socket, or the subject of an event */
+enum {
+	TAPS_CONN_A_UNSPEC,
+	TAPS_CONN_A_PAD,
+	TAPS_CONN_A_INODE,		/* u64: as in /proc/PID/fd, ss -e */
+	TAPS_CONN_A_UID,		/* u32: owner */
+	TAPS_CONN_A_STATE,		/* u32: TAPS_STATE_* */
+	TAPS_CONN_A_PROTOCOL,		/* u32: IPPROTO_*, 0 before */
+	TAPS_CONN_A_LOCAL,		/* nest: address with PORT */
+	TAPS_CONN_A_REMOTE,		/* nest: address with PORT */
+	TAPS_CONN_A_CANDIDATES,		/* u32 */
+	TAPS_CONN_A_ATTEMPTS,		/* u32 */
+	TAPS_CONN_A_FAILED,		/* u32 */
+	TAPS_CONN_A_CONNECT_TIME,	/* u64, us */
+	TAPS_CONN_A_FLAGS,		/* u32: TAPS_INFO_F_* */
+	TAPS_CONN_A_ERROR,		/* u32: errno of a failed attempt or race */
+	TAPS_CONN_A_ATTEMPT_DELAY,	/* u32, ms */
+
+	__TAPS_CONN_A_MAX
+};
+#define TAPS_CONN_A_MAX	(__TAPS_CONN_A_MAX - 1)
+
+/* TAPS_A_STATS: counters of the namespace since it was created, u64 each */
+enum {
+	TAPS_STATS_A_UNSPEC,
+	TAPS_STATS_A_PAD,
+	TAPS_STATS_A_RACES,		/* connect() races started */
+	TAPS_STATS_A_RACES_FAILED,	/* races no candidate won */
+	TAPS_STATS_A_ATTEMPTS,		/* attempts started */
+	TAPS_STATS_A_WINS_TCP,
+	TAPS_STATS_A_WINS_SCTP,
+	TAPS_STATS_A_WINS_MPTCP,
+	TAPS_STATS_A_WINS_INET,
+	TAPS_STATS_A_WINS_INET6,
+	TAPS_STATS_A_FAIL_REFUSED,	/* attempts refused (RST, ABORT) */
+	TAPS_STATS_A_FAIL_UNREACH,	/* host or network unreachable */
+	TAPS_STATS_A_FAIL_TIMEOUT,	/* timed out */
+	TAPS_STATS_A_FAIL_OTHER,	/* any other errno */
+	TAPS_STATS_A_CACHE_HITS,	/* races whose candidates had cached state */
+	TAPS_STATS_A_CACHE_MISSES,	/* races that looked and found none */
+	TAPS_STATS_A_POLICY_DENIED,	/* connect()s policy left no candidate (EPERM) */
+	TAPS_STATS_A_CONNECT_MEAN,	/* us, mean time to connect of won races */
+	TAPS_STATS_A_CONNECT_MAX,	/* us, the longest */
+
+	__TAPS_STATS_A_MAX
+};
+#define TAPS_STATS_A_MAX	(__TAPS_STATS_A_MAX - 1)
 
 #endif /* _UAPI_LINUX_TAPS_H */
