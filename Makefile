@@ -87,9 +87,11 @@ $(B)/tools/examples/%: tools/examples/%.c $(B)/lib/libtaps.a $(LIB_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -o $@ $< $(B)/lib/libtaps.a
 
-$(B)/tools/tapsctl: tools/tapsctl/tapsctl.c $(B)/lib/libtaps.a $(LIB_HDRS)
+TAPSCTL_SRCS	:= $(wildcard tools/tapsctl/*.c)
+
+$(B)/tools/tapsctl: $(TAPSCTL_SRCS) tools/tapsctl/tapsctl.h $(B)/lib/libtaps.a $(LIB_HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(USER_CFLAGS) -o $@ $< $(B)/lib/libtaps.a
+	$(CC) $(USER_CFLAGS) -std=c11 -o $@ $(TAPSCTL_SRCS) $(B)/lib/libtaps.a -lmnl
 
 selftests: $(patsubst selftests/%.c,$(B)/selftests/%,$(VM_TESTS_C) $(HELPERS_C)) \
 	   $(patsubst selftests/host/%.c,$(B)/selftests/host/%,$(HOST_TESTS_C))
