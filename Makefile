@@ -149,6 +149,9 @@ install: all
 	install -D -m 0755 $(B)/lib/libtaps.so $(DESTDIR)$(PREFIX)/lib/libtaps.so.0
 	ln -sf libtaps.so.0 $(DESTDIR)$(PREFIX)/lib/libtaps.so
 	install -D -m 0755 $(B)/tools/tapsctl $(DESTDIR)$(PREFIX)/sbin/tapsctl
+	install -D -m 0644 Documentation/tapsctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/tapsctl.8
+	install -D -m 0644 tools/tapsctl/tapsctl.bash-completion \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/tapsctl
 
 clean:
 	rm -rf $(B)
