@@ -35,6 +35,7 @@ static int taps_release(struct socket *sock)
 		return 0;
 	tsk = taps_sk(sk);
 
+	taps_net_unlink(tsk);
 	lock_sock(sk);
 	inner = tsk->inner;
 	WRITE_ONCE(tsk->state, TAPS_STATE_CLOSED);
@@ -162,6 +163,14 @@ static int taps_connect(struct socket *sock, struct sockaddr *uaddr, int addr_le
 		goto out;
 
 	timeo = sock_sndtimeo(sk, flags & O_NONBLOCK);
+	/* As TCP: a non-blocking connect that got going says EINPROGRESS,
+	 * even when the race was decided at once (loopback, veth); POLLOUT
+	 * and SO_ERROR tell the rest.
+	 */
+	if (!timeo && tsk->state != TAPS_STATE_CLOSED) {
+		err = -EINPROGRESS;
+		goto out;
+	}
 	err = taps_wait_connect(sk, &timeo);
 	if (err)
 		goto out;
@@ -356,6 +365,7 @@ void taps_sock_init(struct taps_sock *tsk)
 	tsk->state = TAPS_STATE_UNCONNECTED;
 	taps_sockopt_init(tsk);
 	taps_race_init(tsk);
+	taps_net_link(tsk);
 }
 
 static int taps_create(struct net *net, struct socket *sock, int protocol,
@@ -402,9 +412,15 @@ static int __init taps_init(void)
 	if (!taps_wq)
 		return -ENOMEM;
 
-	err = proto_register(&taps_proto, 1);
+	err = taps_pernet_init();
 	if (err)
 		goto err_wq;
+	err = taps_nl_init();
+	if (err)
+		goto err_pernet;
+	err = proto_register(&taps_proto, 1);
+	if (err)
+		goto err_nl;
 
 	err = sock_register(&taps_family_ops);
 	if (err) {
@@ -417,6 +433,10 @@ static int __init taps_init(void)
 
 err_proto:
 	proto_unregister(&taps_proto);
+err_nl:
+	taps_nl_exit();
+err_pernet:
+	taps_pernet_exit();
 err_wq:
 	destroy_workqueue(taps_wq);
 	return err;
@@ -426,6 +446,8 @@ static void __exit taps_exit(void)
 {
 	sock_unregister(taps_family);
 	proto_unregister(&taps_proto);
+	taps_nl_exit();
+	taps_pernet_exit();
 	destroy_workqueue(taps_wq);
 }
 

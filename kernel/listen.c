@@ -137,8 +137,10 @@ int taps_listen(struct socket *sock, int backlog)
 {
 	struct sock *sk = sock->sk;
 	struct taps_sock *tsk = taps_sk(sk);
-	int proto[TAPS_NPROTO], n, i, tries;
+	static const u8 taps_default_order[TAPS_NPROTO] = { TAPS_P_TCP, TAPS_P_SCTP, TAPS_P_MPTCP };
+	int proto[TAPS_NPROTO], n, n_pref, i, k, tries;
 	struct taps_endpoint local;
+	u32 allowed;
 	int err = 0;
 
 	lock_sock(sk);
@@ -150,9 +152,20 @@ int taps_listen(struct socket *sock, int backlog)
 		err = -EINVAL;
 		goto out;
 	}
-	n = taps_gather_protocols(tsk, proto, true);
+	n = taps_gather_protocols(tsk, taps_default_order, proto, &n_pref, true);
 	if (!n) {
 		err = -EPROTONOSUPPORT;
+		goto out;
+	}
+	/* The system policy's allowed protocols bind listeners too. */
+	allowed = taps_policy_protocols(sock_net(sk));
+	for (i = 0, k = 0; i < n; i++)
+		if (allowed & BIT(taps_proto_idx(proto[i])))
+			proto[k++] = proto[i];
+	n = k;
+	if (!n) {
+		taps_stat_inc(sock_net(sk), TAPS_STATS_A_POLICY_DENIED);
+		err = -EPERM;
 		goto out;
 	}
 

@@ -106,6 +106,34 @@ static void taps_note_err(struct taps_sock *tsk, int err)
 		tsk->race_err = err;
 }
 
+/* Candidate @c failed with errno @err: count it, cache it, tell the monitor. */
+static void taps_attempt_failed(struct taps_sock *tsk, const struct taps_candidate *c, int err)
+{
+	struct net *net = sock_net(&tsk->sk);
+	int stat;
+
+	tsk->n_failed++;
+	taps_note_err(tsk, err);
+	switch (taps_err_rank(err)) {
+	case 3:
+		stat = TAPS_STATS_A_FAIL_REFUSED;
+		break;
+	case 2:
+		stat = TAPS_STATS_A_FAIL_UNREACH;
+		break;
+	case 1:
+		stat = TAPS_STATS_A_FAIL_TIMEOUT;
+		break;
+	default:
+		stat = TAPS_STATS_A_FAIL_OTHER;
+		break;
+	}
+	taps_stat_inc(net, stat);
+	if (!tsk->isolate)
+		taps_cache_update(net, c, err, 0);
+	taps_nl_conn_event(tsk, TAPS_EVENT_ATTEMPT_FAILED, c, err);
+}
+
 static int taps_attempt_start(struct taps_sock *tsk, u32 idx)
 {
 	struct taps_candidate *c = &tsk->cand[idx];
@@ -116,6 +144,7 @@ static int taps_attempt_start(struct taps_sock *tsk, u32 idx)
 	int err;
 
 	tsk->n_attempts++;
+	taps_stat_inc(net, TAPS_STATS_A_ATTEMPTS);
 	at = kzalloc(sizeof(*at), GFP_KERNEL);
 	if (!at)
 		return -ENOMEM;
@@ -133,6 +162,7 @@ static int taps_attempt_start(struct taps_sock *tsk, u32 idx)
 	at->tsk = tsk;
 	at->sock = sock;
 	at->idx = idx;
+	at->start = ktime_get();
 	write_lock_bh(&isk->sk_callback_lock);
 	at->state_change = isk->sk_state_change;
 	at->error_report = isk->sk_error_report;
@@ -165,12 +195,12 @@ static int taps_attempt_start(struct taps_sock *tsk, u32 idx)
 static bool taps_start_next(struct taps_sock *tsk)
 {
 	while (tsk->next_cand < tsk->n_cand) {
-		int err = taps_attempt_start(tsk, tsk->next_cand++);
+		u32 idx = tsk->next_cand++;
+		int err = taps_attempt_start(tsk, idx);
 
 		if (!err)
 			return true;
-		tsk->n_failed++;
-		taps_note_err(tsk, -err);
+		taps_attempt_failed(tsk, &tsk->cand[idx], -err);
 	}
 	return false;
 }
@@ -191,6 +221,8 @@ static void taps_race_fail(struct taps_sock *tsk, int err)
 {
 	struct sock *sk = &tsk->sk;
 
+	taps_stat_inc(sock_net(sk), TAPS_STATS_A_RACES_FAILED);
+	taps_nl_conn_event(tsk, TAPS_EVENT_RACE_FAILED, NULL, err);
 	taps_race_free(tsk);
 	WRITE_ONCE(tsk->state, TAPS_STATE_CLOSED);
 	sk->sk_state = TCP_CLOSE;
@@ -202,15 +234,25 @@ static void taps_race_fail(struct taps_sock *tsk, int err)
 
 static void taps_race_won(struct taps_sock *tsk, struct taps_attempt *at)
 {
+	const struct taps_candidate *c = &tsk->cand[at->idx];
 	struct sock *sk = &tsk->sk;
+	struct net *net = sock_net(sk);
 	struct socket *inner = at->sock;
 	struct sock *isk = inner->sk;
+	ktime_t now = ktime_get();
 
 	list_del(&at->node);
 	taps_attempt_unhook(at);
 	tsk->winner = at->idx;
-	tsk->protocol = tsk->cand[at->idx].protocol;
-	tsk->connect_us = ktime_us_delta(ktime_get(), tsk->start);
+	tsk->protocol = c->protocol;
+	tsk->connect_us = ktime_us_delta(now, tsk->start);
+
+	taps_stat_inc(net, TAPS_STATS_A_WINS_TCP + taps_proto_idx(c->protocol));
+	taps_stat_inc(net, c->addr.ss_family == AF_INET ? TAPS_STATS_A_WINS_INET :
+			   TAPS_STATS_A_WINS_INET6);
+	taps_stat_connect_time(net, tsk->connect_us);
+	if (!tsk->isolate)
+		taps_cache_update(net, c, 0, ktime_us_delta(now, at->start));
 	kfree(at);
 	taps_race_free(tsk);
 
@@ -224,6 +266,7 @@ static void taps_race_won(struct taps_sock *tsk, struct taps_attempt *at)
 	sk->sk_socket->state = SS_CONNECTED;
 	/* Publish @inner before the state: pairs with taps_inner(). */
 	smp_store_release(&tsk->state, TAPS_STATE_ESTABLISHED);
+	taps_nl_conn_event(tsk, TAPS_EVENT_WINNER, NULL, 0);
 	sk->sk_state_change(sk);
 	sk->sk_write_space(sk);
 }
@@ -266,15 +309,14 @@ static void __taps_race_step(struct taps_sock *tsk)
 		err = taps_attempt_error(at);
 		if (!err)
 			continue;
-		taps_note_err(tsk, -err);
-		tsk->n_failed++;
+		taps_attempt_failed(tsk, &tsk->cand[at->idx], -err);
 		taps_attempt_abort(at);
 		failed = true;
 	}
 
 	if (failed && taps_start_next(tsk))
 		mod_delayed_work(taps_wq, &tsk->delay_work,
-				 msecs_to_jiffies(tsk->attempt_delay_ms));
+				 msecs_to_jiffies(tsk->race_delay_ms));
 	if (list_empty(&tsk->attempts) && tsk->next_cand >= tsk->n_cand)
 		taps_race_fail(tsk, tsk->race_err ?: ETIMEDOUT);
 }
@@ -301,7 +343,7 @@ static void taps_delay_work(struct work_struct *work)
 	if (tsk->state == TAPS_STATE_ESTABLISHING) {
 		if (taps_start_next(tsk) && tsk->next_cand < tsk->n_cand)
 			queue_delayed_work(taps_wq, &tsk->delay_work,
-					   msecs_to_jiffies(tsk->attempt_delay_ms));
+					   msecs_to_jiffies(tsk->race_delay_ms));
 		if (list_empty(&tsk->attempts) && tsk->next_cand >= tsk->n_cand)
 			taps_race_fail(tsk, tsk->race_err ?: ETIMEDOUT);
 	}
@@ -326,14 +368,18 @@ static void taps_timeout_work(struct work_struct *work)
 /*
  * Protocols for a SOCK_STREAM race, in preference order.  TCP, SCTP on
  * stream 0 and MPTCP all give a reliable, ordered, congestion-controlled
- * byte stream (RFC 9621 section 4.2, protocol stack equivalence).
+ * byte stream (RFC 9621 section 4.2, protocol stack equivalence).  What
+ * the application prefers comes first (*@n_pref of them), the rest in the
+ * system policy's @order.  The policy's prohibitions are applied after.
  */
-int taps_gather_protocols(const struct taps_sock *tsk, int *proto, bool listener)
+int taps_gather_protocols(const struct taps_sock *tsk, const u8 *order, int *proto,
+			  int *n_pref, bool listener)
 {
 	const u8 *sel = tsk->sel;
-	u32 mask = tsk->protocols;
-	int n = 0;
+	u32 mask = tsk->protocols, pref = 0;
+	int n = 0, i;
 
+	*n_pref = 0;
 	if (sel[taps_sel_idx(TAPS_SEL_RELIABILITY)] == TAPS_PREF_PROHIBIT ||
 	    sel[taps_sel_idx(TAPS_SEL_PRESERVE_ORDER)] == TAPS_PREF_PROHIBIT ||
 	    sel[taps_sel_idx(TAPS_SEL_CONGESTION_CONTROL)] == TAPS_PREF_PROHIBIT)
@@ -342,6 +388,9 @@ int taps_gather_protocols(const struct taps_sock *tsk, int *proto, bool listener
 	switch (sel[taps_sel_idx(TAPS_SEL_MULTISTREAMING)]) {
 	case TAPS_PREF_REQUIRE:
 		mask &= TAPS_P_SCTP;
+		break;
+	case TAPS_PREF_PREFER:
+		pref |= TAPS_P_SCTP;
 		break;
 	case TAPS_PREF_PROHIBIT:
 		mask &= ~TAPS_P_SCTP;
@@ -352,6 +401,8 @@ int taps_gather_protocols(const struct taps_sock *tsk, int *proto, bool listener
 		mask &= TAPS_P_MPTCP;
 		break;
 	case TAPS_PREF_PREFER:
+		/* MPTCP only ever races because the application asked. */
+		pref |= TAPS_P_MPTCP;
 		break;
 	default:
 		mask &= ~TAPS_P_MPTCP;
@@ -361,16 +412,15 @@ int taps_gather_protocols(const struct taps_sock *tsk, int *proto, bool listener
 	/* A listener's MPTCP socket takes plain TCP too, on the same port. */
 	if (listener && (mask & TAPS_P_MPTCP))
 		mask &= ~TAPS_P_TCP;
-	if (mask & TAPS_P_MPTCP)
+	pref &= mask;
+	if (pref & TAPS_P_MPTCP)
 		proto[n++] = IPPROTO_MPTCP;
-	if ((mask & TAPS_P_SCTP) &&
-	    sel[taps_sel_idx(TAPS_SEL_MULTISTREAMING)] == TAPS_PREF_PREFER)
+	if (pref & TAPS_P_SCTP)
 		proto[n++] = IPPROTO_SCTP;
-	if (mask & TAPS_P_TCP)
-		proto[n++] = IPPROTO_TCP;
-	if ((mask & TAPS_P_SCTP) &&
-	    sel[taps_sel_idx(TAPS_SEL_MULTISTREAMING)] != TAPS_PREF_PREFER)
-		proto[n++] = IPPROTO_SCTP;
+	*n_pref = n;
+	for (i = 0; i < TAPS_NPROTO; i++)
+		if ((mask & order[i]) && !(pref & order[i]))
+			proto[n++] = taps_proto_of_bit(order[i]);
 	return n;
 }
 
@@ -412,33 +462,129 @@ static u32 taps_order_endpoints(const struct taps_endpoint *first, const struct 
 	return n;
 }
 
+/* The longest-prefix rule for @ep, or NULL; under rcu_read_lock(). */
+static const struct taps_rule *taps_rule_match(const struct taps_policy *pol,
+					       const struct taps_endpoint *ep)
+{
+	struct sockaddr_storage ss = {};
+	struct taps_addr a;
+	u32 i;
+
+	memcpy(&ss, ep, taps_ep_len(ep));
+	taps_sockaddr_to_addr(&ss, &a);
+	for (i = 0; i < pol->n_rules; i++)
+		if (taps_addr_in_prefix(&a, &pol->rules[i].prefix, pol->rules[i].prefixlen))
+			return &pol->rules[i];
+	return NULL;
+}
+
+/* Stable sort of the candidates by cache rank; true if the order changed. */
+static bool taps_cache_order(struct taps_candidate *cand, u32 n)
+{
+	struct taps_candidate *tmp;
+	bool changed = false;
+	u32 i, k = 0;
+	u8 rank;
+
+	for (i = 1; i < n; i++)
+		if (cand[i].rank < cand[i - 1].rank)
+			changed = true;
+	if (!changed)
+		return false;
+	tmp = kmemdup(cand, n * sizeof(*cand), GFP_KERNEL);
+	if (!tmp)
+		return false;
+	for (rank = 0; rank <= 2; rank++)
+		for (i = 0; i < n; i++)
+			if (tmp[i].rank == rank)
+				cand[k++] = tmp[i];
+	kfree(tmp);
+	return true;
+}
+
+/*
+ * Candidates = endpoints (RFC 8305 order) x protocols the application
+ * allows (its preference first, then the policy's order), less what the
+ * policy and the endpoint's rule prohibit; the rule's preferred protocol
+ * goes ahead of the policy's order.  Then the cached state moves the last
+ * winner first and recent failures last, and the policy caps the count.
+ */
 static int taps_gather(struct taps_sock *tsk, const struct taps_endpoint *first)
 {
 	const struct taps_endpoint *ep[TAPS_MAX_RACE_ENDPOINTS];
-	int proto[TAPS_NPROTO];
-	u32 n_ep, e, n = 0;
-	int n_proto, p;
+	struct net *net = sock_net(&tsk->sk);
+	u32 n_ep, e, n = 0, max, rule_delay = 0, pol_delay;
+	int proto[TAPS_NPROTO], n_proto, n_pref, p;
+	const struct taps_policy *pol;
+	bool hit;
 
 	n_ep = taps_order_endpoints(first, tsk, ep);
 	if (!n_ep)
 		return -EDESTADDRREQ;
-	n_proto = taps_gather_protocols(tsk, proto, false);
-	if (!n_proto)
-		return -EPROTONOSUPPORT;
-
-	tsk->cand = kcalloc(n_ep * n_proto, sizeof(*tsk->cand), GFP_KERNEL);
+	tsk->cand = kcalloc(n_ep * TAPS_NPROTO, sizeof(*tsk->cand), GFP_KERNEL);
 	if (!tsk->cand)
 		return -ENOMEM;
-	for (e = 0; e < n_ep; e++) {
-		for (p = 0; p < n_proto; p++) {
-			struct taps_candidate *c = &tsk->cand[n++];
 
+	rcu_read_lock();
+	pol = rcu_dereference(taps_pernet(net)->policy);
+	n_proto = taps_gather_protocols(tsk, pol->order, proto, &n_pref, false);
+	if (!n_proto) {
+		rcu_read_unlock();
+		return -EPROTONOSUPPORT;
+	}
+	for (e = 0; e < n_ep; e++) {
+		const struct taps_rule *rule = taps_rule_match(pol, ep[e]);
+		u32 allowed = pol->protocols, at = n;
+
+		if (rule) {
+			tsk->info_flags |= TAPS_INFO_F_POLICY;
+			allowed &= ~rule->prohibit;
+			if (!e)
+				rule_delay = rule->attempt_delay_ms;
+		}
+		for (p = 0; p < n_proto; p++) {
+			struct taps_candidate *c;
+
+			if (!(allowed & BIT(taps_proto_idx(proto[p]))))
+				continue;
+			if (p < n_pref)
+				at = n + 1;
+			c = &tsk->cand[n++];
 			c->addrlen = taps_ep_len(ep[e]);
 			memcpy(&c->addr, ep[e], c->addrlen);
 			c->protocol = proto[p];
 		}
+		/* The rule's preference goes after the application's own. */
+		if (rule && rule->prefer && at < n) {
+			for (p = at; p < n; p++) {
+				if (tsk->cand[p].protocol == taps_proto_of_bit(rule->prefer)) {
+					struct taps_candidate c = tsk->cand[p];
+
+					memmove(&tsk->cand[at + 1], &tsk->cand[at],
+						(p - at) * sizeof(c));
+					tsk->cand[at] = c;
+					break;
+				}
+			}
+		}
 	}
-	tsk->n_cand = n;
+	max = pol->max_candidates;
+	pol_delay = pol->attempt_delay_ms;
+	rcu_read_unlock();
+
+	if (!n) {
+		taps_stat_inc(net, TAPS_STATS_A_POLICY_DENIED);
+		return -EPERM;
+	}
+	if (tsk->isolate) {
+		tsk->info_flags |= TAPS_INFO_F_ISOLATED;
+	} else if (taps_cache_rank(net, tsk->cand, n, &hit)) {
+		taps_stat_inc(net, hit ? TAPS_STATS_A_CACHE_HITS : TAPS_STATS_A_CACHE_MISSES);
+		if (taps_cache_order(tsk->cand, n))
+			tsk->info_flags |= TAPS_INFO_F_CACHED;
+	}
+	tsk->n_cand = min(n, max);
+	tsk->race_delay_ms = tsk->attempt_delay_ms ?: rule_delay ?: pol_delay;
 	return 0;
 }
 
@@ -455,11 +601,14 @@ int taps_race_start(struct taps_sock *tsk, const struct taps_endpoint *first)
 	tsk->race_err = 0;
 	tsk->protocol = 0;
 	tsk->connect_us = 0;
+	tsk->info_flags = 0;
 	tsk->start = ktime_get();
 
 	err = taps_gather(tsk, first);
 	if (err)
 		return err;
+	taps_stat_inc(sock_net(&tsk->sk), TAPS_STATS_A_RACES);
+	taps_nl_conn_event(tsk, TAPS_EVENT_RACE_START, &tsk->cand[0], 0);
 
 	WRITE_ONCE(tsk->state, TAPS_STATE_ESTABLISHING);
 	tsk->sk.sk_state = TCP_SYN_SENT;
@@ -469,9 +618,9 @@ int taps_race_start(struct taps_sock *tsk, const struct taps_endpoint *first)
 				   msecs_to_jiffies(tsk->conn_timeout_ms));
 	if (taps_start_next(tsk) && tsk->next_cand < tsk->n_cand)
 		queue_delayed_work(taps_wq, &tsk->delay_work,
-				   msecs_to_jiffies(tsk->attempt_delay_ms));
-	if (list_empty(&tsk->attempts) && tsk->next_cand >= tsk->n_cand)
-		taps_race_fail(tsk, tsk->race_err ?: ETIMEDOUT);
+				   msecs_to_jiffies(tsk->race_delay_ms));
+	/* Settled already (loopback): decide now, not after a work item. */
+	__taps_race_step(tsk);
 	return 0;
 }
 

@@ -39,8 +39,9 @@ void taps_sockopt_init(struct taps_sock *tsk)
 {
 	memcpy(tsk->sel, taps_sel_default, sizeof(tsk->sel));
 	tsk->protocols = TAPS_P_TCP | TAPS_P_SCTP;
-	tsk->attempt_delay_ms = TAPS_DEFAULT_ATTEMPT_DELAY_MS;
+	tsk->attempt_delay_ms = 0;	/* the namespace's policy decides */
 	tsk->conn_timeout_ms = 0;
+	tsk->isolate = false;
 }
 
 static bool taps_pass_level(int level)
@@ -121,6 +122,7 @@ int taps_setsockopt(struct socket *sock, int level, int optname,
 	case TAPS_ATTEMPT_DELAY:
 	case TAPS_CONN_TIMEOUT:
 	case TAPS_PROTOCOLS:
+	case TAPS_ISOLATE:
 	case TAPS_SEL_FIRST ... TAPS_SEL_LAST:
 		break;
 	default:
@@ -151,6 +153,12 @@ int taps_setsockopt(struct socket *sock, int level, int optname,
 		else
 			tsk->protocols = val;
 		break;
+	case TAPS_ISOLATE:
+		if (val != 0 && val != 1)
+			err = -EINVAL;
+		else
+			tsk->isolate = val;
+		break;
 	default:
 		if (val < TAPS_PREF_NO_PREFERENCE || val > TAPS_PREF_PROHIBIT)
 			err = -EINVAL;
@@ -170,6 +178,14 @@ static void taps_fill_addr(struct socket *inner, struct __kernel_sockaddr_storag
 		ss->ss_family = AF_UNSPEC;
 }
 
+/* The attempt delay of the race, or the one the next race would get. */
+static u32 taps_attempt_delay(struct taps_sock *tsk)
+{
+	if (tsk->n_cand)
+		return tsk->race_delay_ms;
+	return tsk->attempt_delay_ms ?: taps_policy_delay(sock_net(&tsk->sk));
+}
+
 static void taps_fill_info(struct taps_sock *tsk, struct taps_info *info)
 {
 	struct socket *inner = taps_inner(tsk);
@@ -181,7 +197,8 @@ static void taps_fill_info(struct taps_sock *tsk, struct taps_info *info)
 	info->ti_attempts = tsk->n_attempts;
 	info->ti_failed = tsk->n_failed;
 	info->ti_winner = tsk->winner;
-	info->ti_attempt_delay_ms = tsk->attempt_delay_ms;
+	info->ti_flags = tsk->info_flags;
+	info->ti_attempt_delay_ms = taps_attempt_delay(tsk);
 	info->ti_connect_us = tsk->connect_us;
 	taps_fill_addr(inner, &info->ti_local, 0);
 	taps_fill_addr(inner, &info->ti_remote, 1);
@@ -226,9 +243,12 @@ int taps_getsockopt(struct socket *sock, int level, int optname,
 	case TAPS_ATTEMPT_DELAY:
 	case TAPS_CONN_TIMEOUT:
 	case TAPS_PROTOCOLS:
+	case TAPS_ISOLATE:
 	case TAPS_SEL_FIRST ... TAPS_SEL_LAST:
 		if (optname == TAPS_ATTEMPT_DELAY)
-			val = tsk->attempt_delay_ms;
+			val = tsk->attempt_delay_ms ?: taps_policy_delay(sock_net(sk));
+		else if (optname == TAPS_ISOLATE)
+			val = tsk->isolate;
 		else if (optname == TAPS_CONN_TIMEOUT)
 			val = tsk->conn_timeout_ms;
 		else if (optname == TAPS_PROTOCOLS)

@@ -5,6 +5,9 @@
 #ifndef __TAPS_H
 #define __TAPS_H
 
+#include <linux/in6.h>
+#include <linux/mutex.h>
+#include <linux/rcupdate.h>
 #include <linux/workqueue.h>
 #include <net/sock.h>
 #include <linux/taps.h>
@@ -32,11 +35,137 @@ static inline int taps_sel_idx(int optname)
 	return optname - TAPS_SEL_FIRST;
 }
 
+/* Protocol index: TAPS_P_* is BIT(index). */
+static inline int taps_proto_idx(int protocol)
+{
+	switch (protocol) {
+	case IPPROTO_TCP:
+		return 0;
+	case IPPROTO_SCTP:
+		return 1;
+	default:
+		return 2;	/* IPPROTO_MPTCP */
+	}
+}
+
+static inline int taps_proto_of_bit(u32 bit)
+{
+	switch (bit) {
+	case TAPS_P_TCP:
+		return IPPROTO_TCP;
+	case TAPS_P_SCTP:
+		return IPPROTO_SCTP;
+	case TAPS_P_MPTCP:
+		return IPPROTO_MPTCP;
+	}
+	return 0;
+}
+
+/* An address prefix or remote address, as policy rules and the cache key it. */
+struct taps_addr {
+	u16			family;
+	u16			port;		/* host order; 0: any */
+	union {
+		__be32		a4;
+		struct in6_addr	a6;
+	};
+};
+
+/*
+ * struct taps_rule - a destination rule of the system policy
+ * @prefix: the destination prefix, masked to @prefixlen
+ * @prohibit: TAPS_P_* never raced to it
+ * @prefer: one TAPS_P_* raced first to it, or 0
+ * @attempt_delay_ms: attempt delay of races to it, or 0
+ */
+struct taps_rule {
+	u32			id;
+	struct taps_addr	prefix;
+	u8			prefixlen;
+	u32			prohibit;
+	u32			prefer;
+	u32			attempt_delay_ms;
+};
+
+/*
+ * struct taps_policy - the system policy of a network namespace.  Readers
+ * see it under RCU; a change replaces the whole object (copy, update,
+ * publish) under taps_net.lock.  @rules are longest prefix first, so the
+ * first match is the longest.
+ */
+struct taps_policy {
+	struct rcu_head		rcu;
+	u32			attempt_delay_ms;
+	u32			protocols;
+	u8			order[TAPS_NPROTO];	/* TAPS_P_* bits */
+	u32			max_candidates;
+	bool			cache;
+	u32			cache_lifetime_ms;
+	u32			cache_size;
+	u32			next_rule_id;
+	u32			n_rules;
+	struct taps_rule	rules[];
+};
+
+#define TAPS_DEFAULT_CACHE_LIFETIME_MS	600000
+#define TAPS_DEFAULT_CACHE_SIZE		1024
+#define TAPS_CACHE_HASH_BITS		10
+
+/* Cached state of one (remote address, port, service) */
+struct taps_cache_proto {
+	u32			success;
+	u32			failure;
+	unsigned long		last_success;	/* jiffies; 0: never */
+	unsigned long		last_failure;
+};
+
+struct taps_cache_entry {
+	struct hlist_node	hnode;
+	struct list_head	lru;
+	struct taps_addr	key;
+	u32			type;
+	u32			winner;		/* IPPROTO_*, 0: none */
+	u32			srtt_us;
+	unsigned long		updated;	/* jiffies */
+	struct taps_cache_proto	p[TAPS_NPROTO];
+};
+
+struct taps_cache {
+	spinlock_t		lock;		/* the table, the list, @n */
+	struct hlist_head	hash[1 << TAPS_CACHE_HASH_BITS];
+	struct list_head	lru;		/* most recently used first */
+	u32			n;
+};
+
+/*
+ * struct taps_net - per network namespace state
+ * @policy: system policy, RCU
+ * @lock: serialises policy writers
+ * @socks: every AF_TAPS socket of the namespace, under @socks_lock
+ * @stats: counters, indexed by TAPS_STATS_A_*; CONNECT_MEAN holds the sum
+ */
+struct taps_net {
+	struct taps_policy __rcu *policy;
+	struct mutex		lock;		/* policy writers */
+	struct taps_cache	cache;
+	spinlock_t		socks_lock;	/* @socks */
+	struct list_head	socks;
+	atomic64_t		stats[__TAPS_STATS_A_MAX];
+};
+
+struct taps_net *taps_pernet(const struct net *net);
+
+static inline void taps_stat_inc(struct net *net, int idx)
+{
+	atomic64_inc(&taps_pernet(net)->stats[idx]);
+}
+
 /* struct taps_candidate - one (endpoint, protocol) pair to race */
 struct taps_candidate {
 	struct sockaddr_storage	addr;
 	int			addrlen;
 	int			protocol;	/* IPPROTO_* */
+	u8			rank;		/* cache: 0 last winner, 1, 2 failed */
 };
 
 /*
@@ -52,6 +181,7 @@ struct taps_attempt {
 	struct taps_sock	*tsk;
 	struct socket		*sock;
 	u32			idx;
+	ktime_t			start;
 	void			(*state_change)(struct sock *sk);
 	void			(*error_report)(struct sock *sk);
 };
@@ -76,16 +206,18 @@ struct taps_sock {
 	struct sock		sk;
 	u32			state;
 	struct socket		*inner;
+	struct list_head	net_node;	/* taps_net.socks */
 
 	/* Preconnection: what the application asked for */
 	struct taps_endpoint	ep[TAPS_MAX_ENDPOINTS];
 	u32			n_ep;
 	u8			sel[TAPS_SEL_COUNT];
 	u32			protocols;
-	u32			attempt_delay_ms;
+	u32			attempt_delay_ms;	/* 0: from the policy */
 	u32			conn_timeout_ms;
 	struct taps_endpoint	local;
 	bool			bound;
+	bool			isolate;
 
 	/* Listener: one kernel listener per protocol */
 	struct socket		*listeners[TAPS_NPROTO];
@@ -106,6 +238,8 @@ struct taps_sock {
 	ktime_t			start;
 	u64			connect_us;
 	int			protocol;
+	u32			race_delay_ms;	/* attempt delay in force */
+	u32			info_flags;	/* TAPS_INFO_F_* */
 };
 
 static inline struct taps_sock *taps_sk(const struct sock *sk)
@@ -143,6 +277,39 @@ static inline void taps_attach_file(struct socket *inner, struct socket *sock)
 	inner->file = sock->file;
 }
 
+/* pernet.c */
+int taps_pernet_init(void);
+void taps_pernet_exit(void);
+void taps_net_link(struct taps_sock *tsk);
+void taps_net_unlink(struct taps_sock *tsk);
+u32 taps_policy_delay(struct net *net);
+u32 taps_policy_protocols(struct net *net);
+int taps_policy_set(struct net *net, struct nlattr **tb, struct netlink_ext_ack *extack);
+int taps_rule_add(struct net *net, const struct taps_rule *rule, struct netlink_ext_ack *extack);
+int taps_rule_del(struct net *net, u32 id, const struct taps_addr *prefix, u8 prefixlen);
+bool taps_addr_in_prefix(const struct taps_addr *a, const struct taps_addr *prefix,
+			 u8 prefixlen);
+void taps_stat_connect_time(struct net *net, u64 us);
+
+/* cache.c */
+void taps_cache_init(struct taps_cache *c);
+void taps_cache_exit(struct taps_cache *c);
+bool taps_cache_rank(struct net *net, struct taps_candidate *cand, u32 n, bool *hit);
+u32 taps_cache_count(struct net *net);
+void taps_cache_update(struct net *net, const struct taps_candidate *c, int err, u32 rtt_us);
+void taps_cache_shrink(struct net *net, u32 size);
+int taps_cache_del(struct net *net, const struct taps_addr *a, u8 prefixlen);
+void taps_cache_flush(struct net *net);
+int taps_cache_snapshot(struct net *net, const struct taps_addr *filter, u8 prefixlen,
+			u32 skip, struct taps_cache_entry *out, u32 max);
+void taps_sockaddr_to_addr(const struct sockaddr_storage *ss, struct taps_addr *a);
+
+/* netlink.c */
+int taps_nl_init(void);
+void taps_nl_exit(void);
+void taps_nl_conn_event(struct taps_sock *tsk, int cmd, const struct taps_candidate *c, int err);
+void taps_nl_cache_event(struct net *net, const struct taps_cache_entry *e);
+
 /* af_taps.c */
 void taps_sock_init(struct taps_sock *tsk);
 int taps_endpoint_from(struct taps_endpoint *ep, const struct sockaddr *uaddr, int len);
@@ -159,7 +326,8 @@ bool taps_listen_pending(struct taps_sock *tsk);
 
 /* race.c */
 void taps_race_init(struct taps_sock *tsk);
-int taps_gather_protocols(const struct taps_sock *tsk, int *proto, bool listener);
+int taps_gather_protocols(const struct taps_sock *tsk, const u8 *order, int *proto,
+			  int *n_pref, bool listener);
 int taps_race_start(struct taps_sock *tsk, const struct taps_endpoint *first);
 void taps_race_stop(struct taps_sock *tsk);
 void taps_sync_sockopts(struct sock *sk, struct sock *isk);

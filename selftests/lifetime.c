@@ -96,12 +96,16 @@ static int listener(int *port)
 	return fd;
 }
 
-/* Non-blocking race: blackholed port first, the real one 10 ms later. */
+/*
+ * Non-blocking race: blackholed port first, the real one 10 ms later.
+ * Isolated: else the cached state sends the next race straight to the
+ * port that won, and there is no race left to test.
+ */
 static int racing_socket(int port)
 {
 	struct taps_endpoint ep[2] = {};
 	struct sockaddr_taps st = { .stap_family = taps_family() };
-	int fd, delay = 10, tcp = TAPS_P_TCP;
+	int fd, delay = 10, tcp = TAPS_P_TCP, one = 1;
 
 	ep[0].sin.sin_family = AF_INET;
 	ep[0].sin.sin_port = htons(DROP_PORT);
@@ -112,6 +116,7 @@ static int racing_socket(int port)
 	if (fd < 0)
 		return -1;
 	if (setsockopt(fd, SOL_TAPS, TAPS_REMOTE_ENDPOINTS, ep, sizeof(ep)) ||
+	    setsockopt(fd, SOL_TAPS, TAPS_ISOLATE, &one, sizeof(one)) ||
 	    setsockopt(fd, SOL_TAPS, TAPS_ATTEMPT_DELAY, &delay, sizeof(delay)) ||
 	    setsockopt(fd, SOL_TAPS, TAPS_PROTOCOLS, &tcp, sizeof(tcp)))
 		return -1;

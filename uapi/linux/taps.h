@@ -145,6 +145,7 @@ enum taps_cmd {
 
 	__TAPS_CMD_MAX
 };
+
 #define TAPS_CMD_MAX	(__TAPS_CMD_MAX - 1)
 
 /* Top-level attributes */
@@ -160,6 +161,7 @@ enum {
 
 	__TAPS_A_MAX
 };
+
 #define TAPS_A_MAX	(__TAPS_A_MAX - 1)
 
 /* An address: nest of these, wherever an attribute says "address" */
@@ -172,6 +174,7 @@ enum {
 
 	__TAPS_ADDR_A_MAX
 };
+
 #define TAPS_ADDR_A_MAX	(__TAPS_ADDR_A_MAX - 1)
 
 /* TAPS_A_POLICY */
@@ -189,6 +192,7 @@ enum {
 
 	__TAPS_POLICY_A_MAX
 };
+
 #define TAPS_POLICY_A_MAX	(__TAPS_POLICY_A_MAX - 1)
 
 #define TAPS_POLICY_MAX_CANDIDATES	99	/* (1 + TAPS_MAX_ENDPOINTS) x 3 */
@@ -207,6 +211,7 @@ enum {
 
 	__TAPS_RULE_A_MAX
 };
+
 #define TAPS_RULE_A_MAX	(__TAPS_RULE_A_MAX - 1)
 
 /* TAPS_A_CACHE: cached state of one remote endpoint and service */
@@ -223,6 +228,7 @@ enum {
 
 	__TAPS_CACHE_A_MAX
 };
+
 #define TAPS_CACHE_A_MAX	(__TAPS_CACHE_A_MAX - 1)
 
 enum {
@@ -236,6 +242,7 @@ enum {
 
 	__TAPS_CACHE_PROTO_A_MAX
 };
+
 #define TAPS_CACHE_PROTO_A_MAX	(__TAPS_CACHE_PROTO_A_MAX - 1)
 
 /* TAPS_A_CONN: one AF_TAPS socket, or the subject of an event */
@@ -258,6 +265,7 @@ enum {
 
 	__TAPS_CONN_A_MAX
 };
+
 #define TAPS_CONN_A_MAX	(__TAPS_CONN_A_MAX - 1)
 
 /* TAPS_A_STATS: counters of the namespace since it was created, u64 each */
@@ -284,6 +292,7 @@ enum {
 
 	__TAPS_STATS_A_MAX
 };
+
 #define TAPS_STATS_A_MAX	(__TAPS_STATS_A_MAX - 1)
 
 #endif /* _UAPI_LINUX_TAPS_H */
