@@ -194,6 +194,7 @@ int do_monitor(struct ctx *c, int argc, char **argv)
 		return EXIT_KERNEL;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	c->js.pretty = false;	/* one event per line, even with -p */
 	ret = monitor_loop(c, sfd);
 	close(sfd);
 	return ret;
