@@ -107,12 +107,18 @@ static int data_cb(const struct nlmsghdr *nlh, void *data)
 	return t->cb ? t->cb(nlh, t->data) : MNL_CB_OK;
 }
 
-/* Start a request in @buf; talk() fills in the sequence number */
+/*
+ * Start a request in @buf, NL_SBUF_SIZE bytes, zeroed so that no padding
+ * leaks; talk() fills in the sequence number.
+ */
 static struct nlmsghdr *req_start(char *buf, uint16_t family, uint8_t cmd,
 				  uint8_t version, uint16_t flags)
 {
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct nlmsghdr *nlh;
 	struct genlmsghdr *g;
+
+	memset(buf, 0, NL_SBUF_SIZE);
+	nlh = mnl_nlmsg_put_header(buf);
 
 	nlh->nlmsg_type = family;
 	nlh->nlmsg_flags = NLM_F_REQUEST | flags;

@@ -104,12 +104,11 @@ int parse_u32_arg(const struct ctx *c, const char *kw, const char *arg,
 /* The netlink socket, opened on first use */
 int ctx_nl(struct ctx *c)
 {
-	if (c->nl_open)
-		return 0;
-	if (nl_open(&c->nl, c->netns, false) < 0)
-		return -1;
-	c->nl_open = true;
-	return 0;
+	if (!c->nl_open) {
+		c->nl_open = true;	/* nl_close() frees what a failed open left */
+		c->nl_failed = nl_open(&c->nl, c->netns, false) < 0;
+	}
+	return c->nl_failed ? -1 : 0;
 }
 
 static bool option_is(const char *opt, const char *name)

@@ -123,7 +123,8 @@ struct ctx {
 	void		(*usage)(FILE *f);	/* the object's usage */
 	struct json	js;
 	struct nl	nl;
-	bool		nl_open;
+	bool		nl_open;	/* nl_open() was called: nl_close() */
+	bool		nl_failed;	/* and failed (said so) */
 };
 
 int ctx_nl(struct ctx *c);
