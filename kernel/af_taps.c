@@ -43,10 +43,13 @@ static int taps_release(struct socket *sock)
 	taps_listen_stop(tsk);
 	release_sock(sk);
 
-	/* No attempt is hooked any more: nothing queues these again. */
+	/* No attempt is hooked any more: nothing queues these again.  A
+	 * running event_work holds its own reference and finds the socket
+	 * closed: no need to wait for it.
+	 */
 	cancel_delayed_work_sync(&tsk->delay_work);
 	cancel_delayed_work_sync(&tsk->timeout_work);
-	if (cancel_work_sync(&tsk->event_work))
+	if (cancel_work(&tsk->event_work))
 		sock_put(sk);
 
 	if (inner) {

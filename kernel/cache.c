@@ -107,14 +107,16 @@ static bool taps_cache_params(struct net *net, unsigned long *lifetime, u32 *siz
 }
 
 /*
- * Rank each candidate: 0 for the protocol that last won to its endpoint,
- * 2 for a protocol whose last failure there is more recent than its last
- * success, 1 otherwise.  Returns false when the cache is off.
+ * Rank each candidate: 2 when its protocol failed at its endpoint more
+ * recently than it won there; 0 for the candidate that won most recently
+ * of all (the last winner among these endpoints, so that when IPv6 won
+ * yesterday and IPv4 today, IPv4 goes first); 1 otherwise.  Returns false
+ * when the cache is off.
  */
 bool taps_cache_rank(struct net *net, struct taps_candidate *cand, u32 n, bool *hit)
 {
 	struct taps_cache *c = &taps_pernet(net)->cache;
-	unsigned long lifetime;
+	unsigned long lifetime, newest = 0;
 	struct taps_addr key;
 	u32 i, size;
 
@@ -128,19 +130,27 @@ bool taps_cache_rank(struct net *net, struct taps_candidate *cand, u32 n, bool *
 		struct taps_cache_entry *e;
 
 		cand[i].rank = 1;
+		cand[i].won_at = 0;
 		taps_sockaddr_to_addr(&cand[i].addr, &key);
 		e = taps_cache_find(c, &key, SOCK_STREAM, lifetime);
 		if (!e)
 			continue;
 		*hit = true;
 		p = &e->p[taps_proto_idx(cand[i].protocol)];
-		if (e->winner == cand[i].protocol)
-			cand[i].rank = 0;
-		else if (p->last_failure &&
-			 (!p->last_success || time_after(p->last_failure, p->last_success)))
+		if (p->last_failure &&
+		    (!p->last_success || time_after(p->last_failure, p->last_success))) {
 			cand[i].rank = 2;
+		} else if (e->winner == cand[i].protocol) {
+			cand[i].won_at = p->last_success;
+			if (!newest || time_after(p->last_success, newest))
+				newest = p->last_success;
+		}
 	}
 	spin_unlock_bh(&c->lock);
+
+	for (i = 0; i < n && newest; i++)
+		if (cand[i].won_at == newest)
+			cand[i].rank = 0;
 	return true;
 }
 
@@ -151,7 +161,7 @@ bool taps_cache_rank(struct net *net, struct taps_candidate *cand, u32 n, bool *
 void taps_cache_update(struct net *net, const struct taps_candidate *cand, int err, u32 rtt_us)
 {
 	struct taps_cache *c = &taps_pernet(net)->cache;
-	struct taps_cache_entry *e, *fresh, snap;
+	struct taps_cache_entry *e, *fresh = NULL, snap;
 	unsigned long lifetime, now = jiffies ?: 1;
 	struct taps_cache_proto *p;
 	struct taps_addr key;
@@ -160,17 +170,21 @@ void taps_cache_update(struct net *net, const struct taps_candidate *cand, int e
 	if (!taps_cache_params(net, &lifetime, &size))
 		return;
 	taps_sockaddr_to_addr(&cand->addr, &key);
-	fresh = kzalloc(sizeof(*fresh), GFP_KERNEL);
 
 	spin_lock_bh(&c->lock);
 	e = taps_cache_find(c, &key, SOCK_STREAM, lifetime);
 	if (!e) {
+		/* New destination: allocate outside the lock, look again. */
+		spin_unlock_bh(&c->lock);
+		fresh = kzalloc(sizeof(*fresh), GFP_KERNEL);
+		if (!fresh)
+			return;
+		spin_lock_bh(&c->lock);
+		e = taps_cache_find(c, &key, SOCK_STREAM, lifetime);
+	}
+	if (!e) {
 		e = fresh;
 		fresh = NULL;
-		if (!e) {
-			spin_unlock_bh(&c->lock);
-			return;
-		}
 		e->key = key;
 		e->type = SOCK_STREAM;
 		hlist_add_head(&e->hnode, taps_cache_bucket(c, &key, SOCK_STREAM));

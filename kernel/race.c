@@ -27,6 +27,20 @@ static void taps_kick(struct taps_sock *tsk)
 		sock_put(&tsk->sk);
 }
 
+/*
+ * An attempt's state changed.  While connect() is starting the race it
+ * looks at the attempts itself right after (taps_race_start()), so no
+ * work item is needed: the barrier pairs with the one there, and either
+ * connect() sees this change or this sees connect() no longer looking.
+ */
+static void taps_attempt_event(struct taps_sock *tsk)
+{
+	/* Order the attempt's state change before reading @starting. */
+	smp_mb();
+	if (!READ_ONCE(tsk->starting))
+		taps_kick(tsk);
+}
+
 static void taps_attempt_state_change(struct sock *isk)
 {
 	void (*chain)(struct sock *sk);
@@ -36,7 +50,7 @@ static void taps_attempt_state_change(struct sock *isk)
 	at = isk->sk_user_data;
 	if (at) {
 		chain = at->state_change;
-		taps_kick(at->tsk);
+		taps_attempt_event(at->tsk);
 	} else {
 		chain = isk->sk_state_change;
 	}
@@ -54,7 +68,7 @@ static void taps_attempt_error_report(struct sock *isk)
 	at = isk->sk_user_data;
 	if (at) {
 		chain = at->error_report;
-		taps_kick(at->tsk);
+		taps_attempt_event(at->tsk);
 	} else {
 		chain = isk->sk_error_report;
 	}
@@ -187,7 +201,7 @@ static int taps_attempt_start(struct taps_sock *tsk, u32 idx)
 		return err;
 	}
 	/* Already settled (loopback, SCTP on a closed port): look now. */
-	taps_kick(tsk);
+	taps_attempt_event(tsk);
 	return 0;
 }
 
@@ -616,10 +630,18 @@ int taps_race_start(struct taps_sock *tsk, const struct taps_endpoint *first)
 	if (tsk->conn_timeout_ms)
 		queue_delayed_work(taps_wq, &tsk->timeout_work,
 				   msecs_to_jiffies(tsk->conn_timeout_ms));
+	WRITE_ONCE(tsk->starting, true);
 	if (taps_start_next(tsk) && tsk->next_cand < tsk->n_cand)
 		queue_delayed_work(taps_wq, &tsk->delay_work,
 				   msecs_to_jiffies(tsk->race_delay_ms));
-	/* Settled already (loopback): decide now, not after a work item. */
+	WRITE_ONCE(tsk->starting, false);
+	/* Clear @starting before reading the attempts' states; pairs with
+	 * the barrier in taps_attempt_event().
+	 */
+	smp_mb();
+	/* On loopback and veth the handshake is over by now: decide here,
+	 * without a work item and a wakeup.
+	 */
 	__taps_race_step(tsk);
 	return 0;
 }

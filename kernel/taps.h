@@ -166,6 +166,7 @@ struct taps_candidate {
 	int			addrlen;
 	int			protocol;	/* IPPROTO_* */
 	u8			rank;		/* cache: 0 last winner, 1, 2 failed */
+	unsigned long		won_at;		/* cache: jiffies of its last win */
 };
 
 /*
@@ -239,6 +240,7 @@ struct taps_sock {
 	u64			connect_us;
 	int			protocol;
 	u32			race_delay_ms;	/* attempt delay in force */
+	bool			starting;	/* connect() is starting the race */
 	u32			info_flags;	/* TAPS_INFO_F_* */
 };
 
