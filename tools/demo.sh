@@ -50,6 +50,11 @@ race() {
 	"$bin/taps-connect" "$@" || true
 }
 
+tapsctl() {
+	echo "\$ tapsctl $*"
+	"$top/build/tools/tapsctl" "$@"
+}
+
 race "both families work: IPv6 first, over TCP" 2001:db8::2 80 192.0.2.2 80
 
 ip netns exec $srv nft -f - <<'EOF'
@@ -62,6 +67,25 @@ table inet demo {
 EOF
 race "IPv6 blackholed (nft drop): IPv4 wins after the 250 ms attempt delay" \
 	-p tcp 2001:db8::2 80 192.0.2.2 80
-race "the same with a 50 ms attempt delay" -d 50 -p tcp 2001:db8::2 80 192.0.2.2 80
+race "again: the namespace's cache knows IPv4 won last and tries it first" \
+	-p tcp 2001:db8::2 80 192.0.2.2 80
+echo
+tapsctl cache show
+race "an isolated socket (TAPS_ISOLATE) neither uses nor feeds the cache" \
+	-i -p tcp 2001:db8::2 80 192.0.2.2 80
+echo
+tapsctl policy set delay 50ms
+race "system policy: the namespace's attempt delay is now 50 ms" \
+	-i -p tcp 2001:db8::2 80 192.0.2.2 80
+tapsctl policy set delay 250ms
+
 race "SCTP-only server: TCP is refused, SCTP starts at once and wins" 192.0.2.2 90
+echo
+tapsctl rule add 192.0.2.0/24 prohibit tcp
+race "a policy rule prohibits TCP to 192.0.2.0/24: SCTP only, no refused TCP" 192.0.2.2 90
+race "...and an application that allows only TCP there gets EPERM" -p tcp 192.0.2.2 80
+tapsctl rule del 192.0.2.0/24
+
 race "nothing listens: every candidate refused" 192.0.2.2 99
+echo
+tapsctl stats

@@ -2,9 +2,10 @@
 /*
  * taps-connect: race a connection to several endpoints and say who won.
  *
- *   taps-connect [-d DELAY_MS] [-p tcp,sctp,mptcp] [-m PREF] ADDR PORT [ADDR PORT...]
+ *   taps-connect [-i] [-d DELAY_MS] [-p tcp,sctp,mptcp] [-m PREF] ADDR PORT [ADDR PORT...]
  *
- * -m sets TAPS_SEL_MULTISTREAMING (require, prefer, none, avoid, prohibit).
+ * -m sets TAPS_SEL_MULTISTREAMING (require, prefer, none, avoid, prohibit),
+ * -i TAPS_ISOLATE (the race neither uses nor feeds the cached state).
  * Prints the winner, the time to connect and what was tried; exits with
  * the connect() errno on failure.
  */
@@ -75,9 +76,21 @@ static int parse_pref(const char *s)
 	return -1;
 }
 
+/* TAPS_INFO_F_*: what shaped the race besides the application */
+static const char *flags_str(unsigned int flags)
+{
+	static char buf[64];
+
+	snprintf(buf, sizeof(buf), "%s%s%s",
+		 flags & TAPS_INFO_F_CACHED ? " [cache reordered]" : "",
+		 flags & TAPS_INFO_F_POLICY ? " [policy rule]" : "",
+		 flags & TAPS_INFO_F_ISOLATED ? " [isolated]" : "");
+	return buf;
+}
+
 static void usage(void)
 {
-	fprintf(stderr, "Usage: taps-connect [-d DELAY_MS] [-p tcp,sctp,mptcp] [-m PREF] ADDR PORT [ADDR PORT...]\n");
+	fprintf(stderr, "Usage: taps-connect [-i] [-d DELAY_MS] [-p tcp,sctp,mptcp] [-m PREF] ADDR PORT [ADDR PORT...]\n");
 	exit(2);
 }
 
@@ -85,13 +98,16 @@ int main(int argc, char **argv)
 {
 	struct taps_endpoint ep[TAPS_MAX_ENDPOINTS];
 	struct sockaddr_taps st = {};
-	int fd, opt, n = 0, delay = 0, protos = 0, ms = -1;
+	int fd, opt, n = 0, delay = 0, protos = 0, ms = -1, isolate = 0;
 	struct taps_info ti;
 	socklen_t len = sizeof(ti);
 	char l[64], r[64];
 
-	while ((opt = getopt(argc, argv, "d:p:m:")) != -1) {
+	while ((opt = getopt(argc, argv, "id:p:m:")) != -1) {
 		switch (opt) {
+		case 'i':
+			isolate = 1;
+			break;
 		case 'd':
 			delay = atoi(optarg);
 			break;
@@ -123,7 +139,8 @@ int main(int argc, char **argv)
 	if (setsockopt(fd, SOL_TAPS, TAPS_REMOTE_ENDPOINTS, ep, n * sizeof(ep[0])) ||
 	    (delay && setsockopt(fd, SOL_TAPS, TAPS_ATTEMPT_DELAY, &delay, sizeof(delay))) ||
 	    (protos && setsockopt(fd, SOL_TAPS, TAPS_PROTOCOLS, &protos, sizeof(protos))) ||
-	    (ms >= 0 && setsockopt(fd, SOL_TAPS, TAPS_SEL_MULTISTREAMING, &ms, sizeof(ms)))) {
+	    (ms >= 0 && setsockopt(fd, SOL_TAPS, TAPS_SEL_MULTISTREAMING, &ms, sizeof(ms))) ||
+	    (isolate && setsockopt(fd, SOL_TAPS, TAPS_ISOLATE, &isolate, sizeof(isolate)))) {
 		perror("setsockopt");
 		return 1;
 	}
@@ -132,16 +149,18 @@ int main(int argc, char **argv)
 		int err = errno;
 
 		getsockopt(fd, SOL_TAPS, TAPS_INFO, &ti, &len);
-		printf("failed: %s after %u attempts of %u candidates (%u failed)\n",
-		       strerror(err), ti.ti_attempts, ti.ti_candidates, ti.ti_failed);
+		printf("failed: %s after %u attempts of %u candidates (%u failed)%s\n",
+		       strerror(err), ti.ti_attempts, ti.ti_candidates, ti.ti_failed,
+		       flags_str(ti.ti_flags));
 		return err;
 	}
 	getsockopt(fd, SOL_TAPS, TAPS_INFO, &ti, &len);
 	addr_str(&ti.ti_local, l, sizeof(l));
 	addr_str(&ti.ti_remote, r, sizeof(r));
-	printf("won: %s %s -> %s in %.1f ms (candidate %u of %u, %u attempts, %u failed)\n",
+	printf("won: %s %s -> %s in %.1f ms (candidate %u of %u, %u attempts, %u failed, delay %u ms)%s\n",
 	       proto_name(ti.ti_protocol), l, r, ti.ti_connect_us / 1000.0, ti.ti_winner,
-	       ti.ti_candidates, ti.ti_attempts, ti.ti_failed);
+	       ti.ti_candidates, ti.ti_attempts, ti.ti_failed, ti.ti_attempt_delay_ms,
+	       flags_str(ti.ti_flags));
 	close(fd);
 	return 0;
 }
