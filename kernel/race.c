@@ -316,7 +316,11 @@ static void __taps_race_step(struct taps_sock *tsk)
 		struct sock *isk = at->sock->sk;
 		int st = READ_ONCE(isk->sk_state);
 
-		if (st == TCP_ESTABLISHED) {
+		/* A peer that accepted and closed at once leaves the attempt
+		 * in CLOSE_WAIT (SCTP: SCTP_SS_CLOSING) before we look: it was
+		 * established, and the application reads EOF, as with TCP.
+		 */
+		if ((1 << st) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT)) {
 			taps_race_won(tsk, at);
 			return;
 		}

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -174,6 +175,57 @@ TEST_F_TIMEOUT(slow, concurrent_races_leave_nothing, 900)
 	/* Every outer socket, attempt and connection is gone. */
 	EXPECT_EQ(ref0, settle(read_long, "/sys/module/taps/refcnt", ref0));
 	EXPECT_EQ(tcp0, settle(tcp_inuse_arg, NULL, tcp0));
+}
+
+static void *accept_close_fn(void *arg)
+{
+	int lfd = *(int *)arg, c;
+
+	while ((c = accept(lfd, NULL, NULL)) >= 0)
+		close(c);
+	return NULL;
+}
+
+/*
+ * A peer that accepts and closes at once: the winning attempt is in
+ * CLOSE_WAIT by the time the race looks at it.  It still won (the
+ * application reads EOF); it used to be taken for "still connecting"
+ * and the race never ended.  The winner is decided by the work item here
+ * (the real port starts on the 10 ms timer), where the window is widest.
+ */
+TEST_F_TIMEOUT(slow, peer_closes_at_once, 300)
+{
+	int lfd, port, i, fd, err;
+	socklen_t len;
+	pthread_t th;
+	char c;
+
+	ASSERT_EQ(0, setup_netns());
+	lfd = listener(&port);
+	ASSERT_LE(0, lfd);
+	ASSERT_EQ(0, pthread_create(&th, NULL, accept_close_fn, &lfd));
+	for (i = 0; i < 30; i++) {
+		struct pollfd pfd = { .events = POLLOUT };
+		struct taps_info ti;
+
+		fd = racing_socket(port);
+		ASSERT_LE(0, fd);
+		pfd.fd = fd;
+		ASSERT_EQ(1, poll(&pfd, 1, 10000)) TH_LOG("round %d: the race never ended", i);
+		len = sizeof(err);
+		ASSERT_EQ(0, getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len));
+		EXPECT_EQ(0, err) TH_LOG("round %d: %s", i, strerror(err));
+		len = sizeof(ti);
+		ASSERT_EQ(0, getsockopt(fd, SOL_TAPS, TAPS_INFO, &ti, &len));
+		EXPECT_EQ(TAPS_STATE_ESTABLISHED, ti.ti_state);
+		EXPECT_EQ(1, ti.ti_winner);
+		ASSERT_EQ(0, fcntl(fd, F_SETFL, 0));
+		EXPECT_EQ(0, recv(fd, &c, 1, 0));	/* the peer's FIN */
+		close(fd);
+	}
+	shutdown(lfd, SHUT_RDWR);
+	pthread_join(th, NULL);
+	close(lfd);
 }
 
 TEST_F_TIMEOUT(slow, close_during_race, 600)
