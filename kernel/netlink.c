@@ -130,10 +130,14 @@ static int taps_nl_parse_addr(const struct nlattr *nest, struct taps_addr *a,
 		return -EINVAL;
 	}
 	/* Keep the prefix canonical: 192.0.2.1/24 is 192.0.2.0/24. */
-	if (a->family == AF_INET)
+	if (a->family == AF_INET) {
 		a->a4 &= inet_make_mask(*prefixlen);
-	else
-		ipv6_addr_prefix(&a->a6, &a->a6, *prefixlen);
+	} else {
+		struct in6_addr full = a->a6;
+
+		/* Not in place: ipv6_addr_prefix() clears its output first. */
+		ipv6_addr_prefix(&a->a6, &full, *prefixlen);
+	}
 	return 0;
 }
 

@@ -40,7 +40,12 @@ def serve(port, proto):
 threading.Thread(target=serve, args=(80, socket.IPPROTO_TCP), daemon=True).start()
 serve(90, socket.IPPROTO_SCTP)
 ' &
-sleep 1
+# Python starts slowly under TCG: wait until both listen.
+for i in $(seq 100); do
+	ip netns exec $srv ss -Hltn 'sport = :80' | grep -q . &&
+		ip netns exec $srv ss -HlSn 'sport = :90' | grep -q . && break
+	sleep 0.1
+done
 
 race() {
 	echo
