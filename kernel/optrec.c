@@ -30,6 +30,7 @@
 #include <linux/overflow.h>
 #include <linux/slab.h>
 #include <linux/sockptr.h>
+#include <linux/tcp.h>
 #include <linux/uaccess.h>
 #include <net/sock.h>
 
@@ -196,6 +197,18 @@ static int taps_optrec_find(const struct taps_optrecs *r, int level, int optname
 	return -1;
 }
 
+/*
+ * Options that change what connect() does, which a race cannot honour:
+ * with TCP_FASTOPEN_CONNECT and a cached cookie the SYN waits for the first
+ * write, so the attempt would never connect (0-RTT data comes with the
+ * message services, TAPS_SEL_ZERO_RTT_MSG); TCP_REPAIR "connects" without
+ * a handshake.
+ */
+static bool taps_optrec_refused(int level, int optname)
+{
+	return level == SOL_TCP && (optname == TCP_FASTOPEN_CONNECT || optname == TCP_REPAIR);
+}
+
 /* Recording is for the Preconnection: unconnected, or after a failed race. */
 static bool taps_optrec_settable(const struct taps_sock *tsk)
 {
@@ -220,6 +233,8 @@ int taps_optrec_set(struct taps_sock *tsk, int level, int optname, sockptr_t opt
 	/* kTLS needs an established TCP connection. */
 	if (level == SOL_TLS || !taps_optrec_settable(tsk))
 		return -ENOTCONN;
+	if (taps_optrec_refused(level, optname))
+		return -EOPNOTSUPP;
 	if (optlen > TAPS_OPTREC_MAX_LEN)
 		return -EINVAL;
 	rec = kmalloc(struct_size(rec, val, optlen), GFP_KERNEL);

@@ -246,6 +246,11 @@ TEST_F(opt, invalid_value_fails_setsockopt)
 	EXPECT_EQ(ENOPROTOOPT, errno);
 	EXPECT_EQ(-1, set_int(self->fd, SOL_IP, 9999, 1));
 	EXPECT_EQ(ENOPROTOOPT, errno);
+	/* What a race cannot honour: a SYN deferred to the first write. */
+	EXPECT_EQ(-1, set_int(self->fd, SOL_TCP, TCP_FASTOPEN_CONNECT, 1));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	EXPECT_EQ(-1, set_int(self->fd, SOL_TCP, TCP_REPAIR, 1));
+	EXPECT_EQ(EOPNOTSUPP, errno);
 	/* Nothing of it was recorded: the connection comes up as usual. */
 	EXPECT_EQ(-1, get_int(self->fd, SOL_TCP, TCP_CONGESTION));
 	EXPECT_EQ(ENOTCONN, errno);
