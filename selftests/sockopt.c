@@ -27,6 +27,9 @@
 #ifndef SOL_TLS
 #define SOL_TLS		282
 #endif
+#ifndef SOL_MPTCP
+#define SOL_MPTCP	284
+#endif
 #ifndef TCP_ULP
 #define TCP_ULP		31
 #endif
@@ -397,6 +400,9 @@ TEST_F(opt, refused_option_fails_attempt)
 
 	if (!have_proto(IPPROTO_MPTCP))
 		SKIP(return, "no MPTCP in this kernel");
+	/* 6.1's MPTCP sets nothing at SOL_MPTCP: as on an MPTCP socket. */
+	EXPECT_EQ(-1, set_int(self->fd, SOL_MPTCP, 1 /* MPTCP_INFO */, 1));
+	EXPECT_EQ(ENOPROTOOPT, errno);
 	ASSERT_EQ(0, set_int(self->fd, SOL_TCP, TCP_MAXSEG, MSS));
 	ASSERT_EQ(0, set_int(self->fd, SOL_TAPS, TAPS_PROTOCOLS, TAPS_P_MPTCP));
 	ASSERT_EQ(0, set_int(self->fd, SOL_TAPS, TAPS_SEL_MULTIPATH, TAPS_PREF_REQUIRE));
