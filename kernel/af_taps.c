@@ -41,6 +41,7 @@ static int taps_release(struct socket *sock)
 	WRITE_ONCE(tsk->state, TAPS_STATE_CLOSED);
 	taps_race_stop(tsk);
 	taps_listen_stop(tsk);
+	taps_optrec_free(tsk);
 	release_sock(sk);
 
 	/* No attempt is hooked any more: nothing queues these again.  A

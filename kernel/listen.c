@@ -108,7 +108,9 @@ static int taps_listen_one(struct taps_sock *tsk, int protocol, struct taps_endp
 	if (err)
 		return err;
 	l->sk->sk_reuse = tsk->sk.sk_reuse;
-	err = kernel_bind(l, (struct sockaddr *)local, len);
+	err = taps_optrec_apply(tsk, l);
+	if (!err)
+		err = kernel_bind(l, (struct sockaddr *)local, len);
 	if (!err)
 		err = kernel_listen(l, backlog);
 	if (err) {

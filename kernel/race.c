@@ -170,6 +170,12 @@ static int taps_attempt_start(struct taps_sock *tsk, u32 idx)
 	}
 	isk = sock->sk;
 	taps_sync_sockopts(&tsk->sk, isk);
+	err = taps_optrec_apply(tsk, sock);
+	if (err) {
+		sock_release(sock);
+		kfree(at);
+		return err;
+	}
 	if (sock_flag(&tsk->sk, SOCK_KEEPOPEN))
 		sock_set_keepalive(isk);
 

@@ -105,7 +105,7 @@ int taps_setsockopt(struct socket *sock, int level, int optname,
 	if (taps_pass_level(level)) {
 		inner = taps_inner(tsk);
 		if (!inner)
-			return -ENOTCONN;
+			return taps_optrec_set(tsk, level, optname, optval, optlen);
 		return inner->ops->setsockopt(inner, level, optname, optval, optlen);
 	}
 	if (level != SOL_TAPS)
@@ -217,7 +217,7 @@ int taps_getsockopt(struct socket *sock, int level, int optname,
 	if (taps_pass_level(level)) {
 		inner = taps_inner(tsk);
 		if (!inner)
-			return -ENOTCONN;
+			return taps_optrec_get(tsk, level, optname, optval, optlen);
 		return inner->ops->getsockopt(inner, level, optname, optval, optlen);
 	}
 	if (level != SOL_TAPS)

@@ -196,6 +196,7 @@ struct taps_attempt {
  * @sel: selection properties, TAPS_PREF_* each
  * @local: the address bind() gave, when @bound
  * @listeners: the kernel listeners of a Listener
+ * @optrecs: protocol-level options recorded before connect(), or NULL
  * @cand: gathered candidates, in racing order
  * @attempts: attempts under way
  * @delay_work: starts the next attempt when the attempt delay expires
@@ -223,6 +224,9 @@ struct taps_sock {
 	/* Listener: one kernel listener per protocol */
 	struct socket		*listeners[TAPS_NPROTO];
 	u32			n_listeners;
+
+	/* Protocol-level options set before connect() (optrec.c) */
+	struct taps_optrecs	*optrecs;
 
 	/* Race */
 	struct taps_candidate	*cand;
@@ -325,6 +329,14 @@ int taps_listen(struct socket *sock, int backlog);
 int taps_accept(struct socket *sock, struct socket *newsock, int flags, bool kern);
 void taps_listen_stop(struct taps_sock *tsk);
 bool taps_listen_pending(struct taps_sock *tsk);
+
+/* optrec.c */
+int taps_optrec_set(struct taps_sock *tsk, int level, int optname, sockptr_t optval,
+		    unsigned int optlen);
+int taps_optrec_get(struct taps_sock *tsk, int level, int optname, char __user *optval,
+		    int __user *optlen);
+int taps_optrec_apply(struct taps_sock *tsk, struct socket *sock);
+void taps_optrec_free(struct taps_sock *tsk);
 
 /* race.c */
 void taps_race_init(struct taps_sock *tsk);

@@ -235,10 +235,13 @@ TEST_F(conn, tcp_options_pass_through)
 	len = sizeof(ti);
 	ASSERT_EQ(0, getsockopt(self->cfd, SOL_TCP, TCP_INFO, &ti, &len));
 	EXPECT_EQ(TCP_ESTABLISHED, ti.tcpi_state);
-	/* Before connect there is no connection to pass them to. */
+	/* Before connect SOL_TCP options are recorded (selftests/sockopt.c);
+	 * kTLS needs the connection.
+	 */
 	val = taps_socket(SOCK_STREAM);
 	ASSERT_LE(0, val);
-	EXPECT_EQ(-1, setsockopt(val, SOL_TCP, TCP_NODELAY, &one, sizeof(one)));
+	EXPECT_EQ(0, setsockopt(val, SOL_TCP, TCP_NODELAY, &one, sizeof(one)));
+	EXPECT_EQ(-1, setsockopt(val, SOL_TLS, 1 /* TLS_TX */, &one, sizeof(one)));
 	EXPECT_EQ(ENOTCONN, errno);
 	close(val);
 }
