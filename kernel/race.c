@@ -143,7 +143,11 @@ static void taps_attempt_failed(struct taps_sock *tsk, const struct taps_candida
 		break;
 	}
 	taps_stat_inc(net, stat);
-	if (!tsk->isolate)
+	/* Only what the network said is a property of the path: a local
+	 * error (an option the protocol refused, no memory, a taken port)
+	 * says nothing about the destination to other sockets.
+	 */
+	if (!tsk->isolate && taps_err_rank(err))
 		taps_cache_update(net, c, err, 0);
 	taps_nl_conn_event(tsk, TAPS_EVENT_ATTEMPT_FAILED, c, err);
 }
@@ -681,6 +685,8 @@ void taps_race_init(struct taps_sock *tsk)
  */
 void taps_sync_sockopts(struct sock *sk, struct sock *isk)
 {
+	struct taps_sock *tsk = taps_sk(sk);
+
 	if (unlikely(READ_ONCE(isk->sk_rcvtimeo) != READ_ONCE(sk->sk_rcvtimeo)))
 		WRITE_ONCE(isk->sk_rcvtimeo, READ_ONCE(sk->sk_rcvtimeo));
 	if (unlikely(READ_ONCE(isk->sk_sndtimeo) != READ_ONCE(sk->sk_sndtimeo)))
@@ -689,8 +695,13 @@ void taps_sync_sockopts(struct sock *sk, struct sock *isk)
 		WRITE_ONCE(isk->sk_mark, READ_ONCE(sk->sk_mark));
 		sk_dst_reset(isk);
 	}
-	if (unlikely(READ_ONCE(isk->sk_priority) != READ_ONCE(sk->sk_priority)))
+	/* IP_TOS and IPV6_TCLASS set the connection's priority too: copy
+	 * SO_PRIORITY only when the application changed it on this socket.
+	 */
+	if (unlikely(READ_ONCE(sk->sk_priority) != READ_ONCE(tsk->priority_synced))) {
+		WRITE_ONCE(tsk->priority_synced, READ_ONCE(sk->sk_priority));
 		WRITE_ONCE(isk->sk_priority, READ_ONCE(sk->sk_priority));
+	}
 	if (sk->sk_userlocks & SOCK_SNDBUF_LOCK &&
 	    unlikely(READ_ONCE(isk->sk_sndbuf) != READ_ONCE(sk->sk_sndbuf))) {
 		isk->sk_userlocks |= SOCK_SNDBUF_LOCK;

@@ -245,6 +245,7 @@ struct taps_sock {
 	int			protocol;
 	u32			race_delay_ms;	/* attempt delay in force */
 	bool			starting;	/* connect() is starting the race */
+	u32			priority_synced; /* SO_PRIORITY last copied */
 	u32			info_flags;	/* TAPS_INFO_F_* */
 };
 
