@@ -2,8 +2,10 @@
 /*
  * bench: AF_TAPS against plain TCP, measured in one process.
  *
- *   bench connect  [-p] [-n NETNS] [-l LABEL] [-r ROUNDS] [-b BATCH] ADDR PORT
+ *   bench connect  [-p] [-i] [-n NETNS] [-l LABEL] [-r ROUNDS] [-b BATCH] ADDR PORT
  *   bench failover [-r ROUNDS] [-d DELAY_MS] [-t TIMEOUT_MS] ADDR6 ADDR4 PORT
+ *   bench cache    [-n NETNS] [-l LABEL] [-r ROUNDS] [-d DELAY_MS] [-e ADDR] [-S]
+ *                  [-T TAPSCTL] ADDR PORT
  *   bench bulk     [-p] [-n NETNS] [-l LABEL] [-r ROUNDS] [-s MIB] ADDR PORT
  *   bench rr       [-p] [-n NETNS] [-l LABEL] [-r ROUNDS] [-c COUNT] ADDR PORT
  *   bench mem      [-p] [-n NETNS] [-r ROUNDS] [-c CONNS] ADDR PORT
@@ -13,7 +15,12 @@
  * (/run/netns/NETNS, as made by "ip netns add"), or in the current one.
  * failover needs a server on ADDR4 PORT (run.sh starts python3 http.server)
  * and ADDR6 blackholed; it runs curl for its happy eyeballs.  Its AF_TAPS
- * socket sets TAPS_ISOLATE, so that every round races.
+ * socket sets TAPS_ISOLATE, so that every round races.  cache forks its
+ * own server too (-S: with an SCTP listener on the same port); the first
+ * candidate (ADDR with TCP) must be blackholed, and -e ADDR (another
+ * endpoint) or -S (TCP|SCTP) gives the race a second one; it empties the
+ * cached state with "TAPSCTL cache flush" before every round.  connect -i
+ * compares AF_TAPS with and without (TAPS_ISOLATE) the cached state.
  *
  * -p pins the client and the server to CPU 0.  connect, bulk and rr time
  * single samples (a connection, a block, a round trip), alternating AF_TAPS
@@ -354,19 +361,21 @@ static void serve_one(int fd, char cmd)
 	}
 }
 
-static void __attribute__((noreturn)) server_run(int lfd, bool greet)
+static void __attribute__((noreturn)) server_run(const int *lfds, int n_lfd, bool greet)
 {
 	struct epoll_event ev = { .events = EPOLLIN }, evs[64];
-	int ep, i, n, fd;
+	int ep, i, k, n, fd, lfd;
 	char cmd;
 
 	signal(SIGCHLD, SIG_IGN);
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	if (ep < 0)
 		die("epoll_create1");
-	ev.data.fd = lfd;
-	if (epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev))
-		die("epoll_ctl");
+	for (k = 0; k < n_lfd; k++) {
+		ev.data.fd = lfds[k];
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, lfds[k], &ev))
+			die("epoll_ctl");
+	}
 	for (;;) {
 		n = epoll_wait(ep, evs, 64, -1);
 		if (n < 0 && errno == EINTR)
@@ -374,7 +383,10 @@ static void __attribute__((noreturn)) server_run(int lfd, bool greet)
 		if (n < 0)
 			die("epoll_wait");
 		for (i = 0; i < n; i++) {
-			if (evs[i].data.fd == lfd) {
+			for (k = 0; k < n_lfd && evs[i].data.fd != lfds[k]; k++)
+				;
+			if (k < n_lfd) {
+				lfd = lfds[k];
 				while ((fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
 					int one = 1;
 
@@ -402,7 +414,8 @@ static void __attribute__((noreturn)) server_run(int lfd, bool greet)
 				if (pid == 0) {
 					prctl(PR_SET_PDEATHSIG, SIGKILL);
 					close(ep);
-					close(lfd);
+					for (k = 0; k < n_lfd; k++)
+						close(lfds[k]);
 					serve_one(fd, cmd);
 					_exit(0);
 				}
@@ -430,14 +443,34 @@ static void enter_netns(const char *name)
 	close(fd);
 }
 
-static pid_t server_start(const char *netns, int port, bool greet)
+/* A listener of @protocol on [::]:port, both families. */
+static int server_listen(int protocol, int port)
 {
 	struct sockaddr_in6 sin6 = {
 		.sin6_family = AF_INET6,
 		.sin6_addr = IN6ADDR_ANY_INIT,
 		.sin6_port = htons(port),
 	};
-	int pfd[2], lfd, zero = 0, one = 1;
+	int lfd, zero = 0, one = 1;
+	const char *name = protocol == IPPROTO_SCTP ? "SCTP" : "TCP";
+
+	lfd = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
+	if (lfd < 0)
+		die("server %s socket", name);
+	if (setsockopt(lfd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)) ||
+	    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)))
+		die("server %s setsockopt", name);
+	if (bind(lfd, (struct sockaddr *)&sin6, sizeof(sin6)))
+		die("server %s bind [::]:%d", name, port);
+	if (listen(lfd, 4096))
+		die("server %s listen", name);
+	return lfd;
+}
+
+/* The plain TCP server; with sctp, an SCTP listener on the same port too. */
+static pid_t server_start_sctp(const char *netns, int port, bool greet, bool sctp)
+{
+	int pfd[2], lfds[2], n_lfd = 0;
 	pid_t pid;
 	char c;
 
@@ -453,19 +486,12 @@ static pid_t server_start(const char *netns, int port, bool greet)
 		pin_to(0);
 		if (netns)
 			enter_netns(netns);
-		lfd = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (lfd < 0)
-			die("server socket");
-		if (setsockopt(lfd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)) ||
-		    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)))
-			die("server setsockopt");
-		if (bind(lfd, (struct sockaddr *)&sin6, sizeof(sin6)))
-			die("server bind [::]:%d", port);
-		if (listen(lfd, 4096))
-			die("server listen");
+		lfds[n_lfd++] = server_listen(IPPROTO_TCP, port);
+		if (sctp)
+			lfds[n_lfd++] = server_listen(IPPROTO_SCTP, port);
 		write_all(pfd[1], "r", 1);
 		close(pfd[1]);
-		server_run(lfd, greet);
+		server_run(lfds, n_lfd, greet);
 	}
 	close(pfd[1]);
 	if (read(pfd[0], &c, 1) != 1) {
@@ -475,6 +501,11 @@ static pid_t server_start(const char *netns, int port, bool greet)
 	close(pfd[0]);
 	pin_to(0);
 	return pid;
+}
+
+static pid_t server_start(const char *netns, int port, bool greet)
+{
+	return server_start_sctp(netns, port, greet, false);
 }
 
 static void server_stop(pid_t pid)
@@ -488,6 +519,7 @@ struct common {
 	const char	*label;
 	int		rounds;
 	int		count;
+	bool		isolate;	/* connect -i */
 	struct target	t;
 };
 
@@ -500,6 +532,7 @@ static void parse_common(struct common *c, int argc, char **argv, const char *op
 	c->label = NULL;
 	c->rounds = def_rounds;
 	c->count = def_count;
+	c->isolate = false;
 	while ((opt = getopt(argc, argv, opts)) != -1) {
 		switch (opt) {
 		case 'n':
@@ -510,6 +543,9 @@ static void parse_common(struct common *c, int argc, char **argv, const char *op
 			break;
 		case 'p':
 			pin = true;
+			break;
+		case 'i':
+			c->isolate = true;
 			break;
 		case 'r':
 			c->rounds = parse_int(optarg, 1, MAX_ROUNDS);
@@ -537,30 +573,40 @@ static void parse_common(struct common *c, int argc, char **argv, const char *op
  * 1. socket(), connect(), close(), timed one by one.  A round makes BATCH
  * connections of each kind, alternating AF_TAPS and TCP connection by
  * connection; its ratio is that of the two medians, so that the moments
- * the emulator's host deschedules the guest do not count.
+ * the emulator's host deschedules the guest do not count.  With -i the
+ * two kinds are AF_TAPS (cached state on, as by default) and AF_TAPS with
+ * TAPS_ISOLATE: what looking the destination up in the cache and
+ * recording the win costs a connect() that races one candidate.
  */
 /* Phases of one connection: socket() (and TAPS_PROTOCOLS), connect(), close() */
 enum { PH_SOCKET, PH_CONNECT, PH_CLOSE, PH_N };
-static double *phase[2][PH_N];	/* [taps][phase], every sample of the run */
+static double *phase[2][PH_N];	/* [side][phase], every sample of the run */
 static int n_phase[2];
 
-static double connect_once(bool taps, const struct target *t)
+/* What a connect() sample opens: side 1 is measured against side 0. */
+enum { K_TCP, K_TAPS, K_ISOLATED };
+static int kinds[2] = { K_TCP, K_TAPS };
+
+static double connect_once(int side, const struct target *t)
 {
+	bool taps = kinds[side] != K_TCP;
 	double t0, t1, t2, t3;
 	int fd;
 
 	t0 = now_us();
 	fd = client_socket(taps, t->ss.ss_family);
+	if (kinds[side] == K_ISOLATED)
+		set_isolate(fd);
 	t1 = now_us();
 	if (connect(fd, (const struct sockaddr *)&t->ss, t->len))
 		die("%s connect", taps ? "AF_TAPS" : "TCP");
 	t2 = now_us();
 	close(fd);
 	t3 = now_us();
-	if (phase[taps][0]) {
-		phase[taps][PH_SOCKET][n_phase[taps]] = t1 - t0;
-		phase[taps][PH_CONNECT][n_phase[taps]] = t2 - t1;
-		phase[taps][PH_CLOSE][n_phase[taps]++] = t3 - t2;
+	if (phase[side][0]) {
+		phase[side][PH_SOCKET][n_phase[side]] = t1 - t0;
+		phase[side][PH_CONNECT][n_phase[side]] = t2 - t1;
+		phase[side][PH_CLOSE][n_phase[side]++] = t3 - t2;
 	}
 	return t3 - t0;
 }
@@ -569,11 +615,17 @@ static int cmd_connect(int argc, char **argv)
 {
 	double taps[MAX_ROUNDS], tcp[MAX_ROUNDS], ratio[MAX_ROUNDS], r;
 	double *s_taps, *s_tcp, *all_taps, *all_tcp;
+	const char *name[2] = { "TCP", "AF_TAPS" };
 	struct common c;
 	int i, j, k, n = 0;
 	pid_t srv;
 
-	parse_common(&c, argc, argv, "n:l:pr:b:", 10, 50);
+	parse_common(&c, argc, argv, "n:l:pr:b:i", 10, 50);
+	if (c.isolate) {
+		kinds[0] = K_ISOLATED;
+		name[0] = "TAPS_ISOLATE";
+		name[1] = "cache on";
+	}
 	s_taps = alloc_samples(c.count);
 	s_tcp = alloc_samples(c.count);
 	all_taps = alloc_samples(c.rounds * c.count);
@@ -584,8 +636,8 @@ static int cmd_connect(int argc, char **argv)
 	check_taps_info(j, c.t.ss.ss_family);
 	close(j);
 	for (j = 0; j < 20; j++) {
-		connect_once(true, &c.t);
-		connect_once(false, &c.t);
+		connect_once(1, &c.t);
+		connect_once(0, &c.t);
 	}
 	for (i = 0; i < 2; i++)
 		for (k = 0; k < PH_N; k++)
@@ -594,11 +646,11 @@ static int cmd_connect(int argc, char **argv)
 	for (i = 0; i < c.rounds; i++) {
 		for (j = 0; j < c.count; j++) {
 			if ((i + j) % 2) {
-				s_tcp[j] = connect_once(false, &c.t);
-				s_taps[j] = connect_once(true, &c.t);
+				s_tcp[j] = connect_once(0, &c.t);
+				s_taps[j] = connect_once(1, &c.t);
 			} else {
-				s_taps[j] = connect_once(true, &c.t);
-				s_tcp[j] = connect_once(false, &c.t);
+				s_taps[j] = connect_once(1, &c.t);
+				s_tcp[j] = connect_once(0, &c.t);
 			}
 			all_taps[n] = s_taps[j];
 			all_tcp[n++] = s_tcp[j];
@@ -606,21 +658,27 @@ static int cmd_connect(int argc, char **argv)
 		taps[i] = median_sort(s_taps, c.count);
 		tcp[i] = median_sort(s_tcp, c.count);
 		ratio[i] = taps[i] / tcp[i];
-		printf("connect %s round %d: median AF_TAPS %.1f us, TCP %.1f us, ratio %.3f\n",
-		       c.label, i + 1, taps[i], tcp[i], ratio[i]);
+		printf("connect %s round %d: median %s %.1f us, %s %.1f us, ratio %.3f\n",
+		       c.label, i + 1, name[1], taps[i], name[0], tcp[i], ratio[i]);
 	}
 	server_stop(srv);
 	r = median(ratio, c.rounds);
-	printf("connect %s: mean AF_TAPS %.1f us, TCP %.1f us over %d connects each\n",
-	       c.label, mean(all_taps, n), mean(all_tcp, n), n);
-	printf("connect %s: median socket() %.1f / %.1f us, connect() %.1f / %.1f us, close() %.1f / %.1f us (AF_TAPS / TCP)\n",
+	printf("connect %s: mean %s %.1f us, %s %.1f us over %d connects each\n",
+	       c.label, name[1], mean(all_taps, n), name[0], mean(all_tcp, n), n);
+	printf("connect %s: median socket() %.1f / %.1f us, connect() %.1f / %.1f us, close() %.1f / %.1f us (%s / %s)\n",
 	       c.label,
 	       median_sort(phase[1][PH_SOCKET], n), median_sort(phase[0][PH_SOCKET], n),
 	       median_sort(phase[1][PH_CONNECT], n), median_sort(phase[0][PH_CONNECT], n),
-	       median_sort(phase[1][PH_CLOSE], n), median_sort(phase[0][PH_CLOSE], n));
-	summary("connect latency %s: AF_TAPS/TCP = %.2f (taps %.0f us, tcp %.0f us median; means %.0f, %.0f us; %d connects) [goal <= 1.10: %s]",
-		c.label, r, median_sort(all_taps, n), median_sort(all_tcp, n),
-		mean(all_taps, n), mean(all_tcp, n), n, goal(r, 1.10, true));
+	       median_sort(phase[1][PH_CLOSE], n), median_sort(phase[0][PH_CLOSE], n),
+	       name[1], name[0]);
+	if (c.isolate)
+		summary("connect latency %s, AF_TAPS cache on vs TAPS_ISOLATE: cached/isolated = %.2f (cache on %.0f us, isolated %.0f us median; means %.0f, %.0f us; %d connects)",
+			c.label, r, median_sort(all_taps, n), median_sort(all_tcp, n),
+			mean(all_taps, n), mean(all_tcp, n), n);
+	else
+		summary("connect latency %s: AF_TAPS/TCP = %.2f (taps %.0f us, tcp %.0f us median; means %.0f, %.0f us; %d connects) [goal <= 1.10: %s]",
+			c.label, r, median_sort(all_taps, n), median_sort(all_tcp, n),
+			mean(all_taps, n), mean(all_tcp, n), n, goal(r, 1.10, true));
 	for (i = 0; i < 2; i++)
 		for (k = 0; k < PH_N; k++)
 			free(phase[i][k]);
@@ -635,7 +693,8 @@ static int cmd_connect(int argc, char **argv)
  * 2. First candidate blackholed, the second works.  Times in ms.  The
  * AF_TAPS socket sets TAPS_ISOLATE: otherwise the cached state of the
  * namespace would put the IPv4 candidate first from the second round on,
- * and the figure would be a plain connect, not a race.
+ * and the figure would be a plain connect, not a race (the cache has its
+ * own benchmark, below).
  */
 static double failover_taps(const struct target *t6, const struct target *t4, int delay,
 			    struct taps_info *ti)
@@ -791,6 +850,162 @@ static int cmd_failover(int argc, char **argv)
 	summary("time to connect, first candidate (IPv6) blackholed: AF_TAPS %.0f ms, curl %.0f ms, sequential connect() %.0f ms (median of %d; AF_TAPS with TAPS_ISOLATE, racing every round; attempt delay %d ms, curl happy eyeballs %d ms, %d ms per-attempt timeout)",
 		median(taps, rounds), median(curl, rounds), median(seq, rounds), rounds,
 		delay ?: 250, delay ?: 250, timeout);
+	return 0;
+}
+
+/*
+ * 2b. Cached state.  Each round empties the namespace's cache ("tapsctl
+ * cache flush"), then makes the same AF_TAPS connection twice, one after
+ * the other: the first races with its first candidate blackholed and
+ * waits the attempt delay; the second finds the first one's winner in the
+ * cache and tries it first.  Both are timed around connect(), in ms.
+ */
+static void cache_flush(const char *tapsctl)
+{
+	int status;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		execl(tapsctl, tapsctl, "cache", "flush", (char *)NULL);
+		die("exec %s", tapsctl);
+	}
+	if (waitpid(pid, &status, 0) < 0)
+		die("waitpid");
+	errno = 0;
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		die("%s cache flush failed", tapsctl);
+}
+
+static double cache_connect(const struct target *t, const struct target *alt, int protocols,
+			    int delay, struct taps_info *ti)
+{
+	socklen_t len = sizeof(*ti);
+	struct taps_endpoint ep;
+	double t0, dt;
+	int fd;
+
+	fd = socket(af_taps, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		die("socket(AF_TAPS=%d)", af_taps);
+	if (setsockopt(fd, SOL_TAPS, TAPS_PROTOCOLS, &protocols, sizeof(protocols)))
+		die("setsockopt(TAPS_PROTOCOLS)");
+	if (alt) {
+		memset(&ep, 0, sizeof(ep));
+		memcpy(&ep, &alt->ss, alt->len);
+		if (setsockopt(fd, SOL_TAPS, TAPS_REMOTE_ENDPOINTS, &ep, sizeof(ep)))
+			die("setsockopt(TAPS_REMOTE_ENDPOINTS)");
+	}
+	if (delay && setsockopt(fd, SOL_TAPS, TAPS_ATTEMPT_DELAY, &delay, sizeof(delay)))
+		die("setsockopt(TAPS_ATTEMPT_DELAY)");
+	t0 = now_us();
+	if (connect(fd, (const struct sockaddr *)&t->ss, t->len))
+		die("AF_TAPS connect");
+	dt = now_us() - t0;
+	if (getsockopt(fd, SOL_TAPS, TAPS_INFO, ti, &len))
+		die("getsockopt(TAPS_INFO)");
+	errno = 0;
+	if (ti->ti_state != TAPS_STATE_ESTABLISHED)
+		die("AF_TAPS socket is %s after connect()", taps_state_name(ti->ti_state));
+	close(fd);
+	return dt / 1000;
+}
+
+static const char *proto_name(unsigned int protocol)
+{
+	switch (protocol) {
+	case IPPROTO_TCP:
+		return "TCP";
+	case IPPROTO_SCTP:
+		return "SCTP";
+	case IPPROTO_MPTCP:
+		return "MPTCP";
+	}
+	return "?";
+}
+
+static const char *family_name(unsigned int family)
+{
+	return family == AF_INET ? "IPv4" : family == AF_INET6 ? "IPv6" : "?";
+}
+
+static int cmd_cache(int argc, char **argv)
+{
+	double first[MAX_ROUNDS], second[MAX_ROUNDS], ratio[MAX_ROUNDS];
+	const char *netns = NULL, *label = "cache", *tapsctl = "tapsctl", *alt_addr = NULL;
+	int opt, i, rounds = 11, delay = 0, protocols = TAPS_P_TCP, port;
+	int n_slow = 0, n_cached = 0, n_same = 0;
+	struct taps_info ti1, ti2;
+	struct target t, alt;
+	unsigned int d = 0;
+	pid_t srv;
+
+	while ((opt = getopt(argc, argv, "n:l:r:d:e:ST:")) != -1) {
+		switch (opt) {
+		case 'n':
+			netns = optarg;
+			break;
+		case 'l':
+			label = optarg;
+			break;
+		case 'r':
+			rounds = parse_int(optarg, 1, MAX_ROUNDS);
+			break;
+		case 'd':
+			delay = parse_int(optarg, 10, 2000);
+			break;
+		case 'e':
+			alt_addr = optarg;
+			break;
+		case 'S':
+			protocols |= TAPS_P_SCTP;
+			break;
+		case 'T':
+			tapsctl = optarg;
+			break;
+		default:
+			errno = 0;
+			die("bad option (see the comment at the top of tools/bench/bench.c)");
+		}
+	}
+	if (argc - optind != 2) {
+		errno = 0;
+		die("cache: ADDR PORT expected");
+	}
+	parse_target(&t, argv[optind], argv[optind + 1]);
+	if (alt_addr)
+		parse_target(&alt, alt_addr, argv[optind + 1]);
+	port = parse_int(argv[optind + 1], 1, 65535);
+	srv = server_start_sctp(netns, port, false, protocols & TAPS_P_SCTP);
+
+	for (i = 0; i < rounds; i++) {
+		cache_flush(tapsctl);
+		first[i] = cache_connect(&t, alt_addr ? &alt : NULL, protocols, delay, &ti1);
+		second[i] = cache_connect(&t, alt_addr ? &alt : NULL, protocols, delay, &ti2);
+		ratio[i] = first[i] / second[i];
+		errno = 0;
+		if (ti1.ti_flags & TAPS_INFO_F_CACHED)
+			die("cache: the first connect after a flush had cached state");
+		d = ti1.ti_attempt_delay_ms;
+		n_slow += first[i] >= d;
+		n_cached += (ti2.ti_flags & TAPS_INFO_F_CACHED) && ti2.ti_winner == 0;
+		n_same += ti2.ti_protocol == ti1.ti_protocol &&
+			  ti2.ti_remote.ss_family == ti1.ti_remote.ss_family;
+		printf("cache %s round %d: first %.1f ms (%s over %s, %u attempts, winner %u, flags %#x), second %.1f ms (%s over %s, %u attempts, winner %u, flags %#x%s), ratio %.1f\n",
+		       label, i + 1,
+		       first[i], proto_name(ti1.ti_protocol), family_name(ti1.ti_remote.ss_family),
+		       ti1.ti_attempts, ti1.ti_winner, ti1.ti_flags,
+		       second[i], proto_name(ti2.ti_protocol), family_name(ti2.ti_remote.ss_family),
+		       ti2.ti_attempts, ti2.ti_winner, ti2.ti_flags,
+		       ti2.ti_flags & TAPS_INFO_F_CACHED ? " cached" : "", ratio[i]);
+	}
+	server_stop(srv);
+	summary("cached state, %s: first connect %.0f ms, second %.1f ms, first/second = %.0f (median of %d rounds, cache flushed before each; first >= %u ms attempt delay in %d of %d, second cached and won by its first candidate in %d of %d, same winner in %d of %d)",
+		label, median(first, rounds), median(second, rounds), median(ratio, rounds), rounds,
+		d, n_slow, rounds, n_cached, rounds, n_same, rounds);
 	return 0;
 }
 
@@ -1183,6 +1398,7 @@ int main(int argc, char **argv)
 	} cmds[] = {
 		{ "connect", cmd_connect },
 		{ "failover", cmd_failover },
+		{ "cache", cmd_cache },
 		{ "bulk", cmd_bulk },
 		{ "rr", cmd_rr },
 		{ "mem", cmd_mem },
@@ -1191,8 +1407,9 @@ int main(int argc, char **argv)
 
 	if (argc < 2) {
 		fprintf(stderr,
-			"Usage: bench connect  [-p] [-n NETNS] [-l LABEL] [-r ROUNDS] [-b BATCH] ADDR PORT\n"
+			"Usage: bench connect  [-p] [-i] [-n NETNS] [-l LABEL] [-r ROUNDS] [-b BATCH] ADDR PORT\n"
 			"       bench failover [-r ROUNDS] [-d DELAY_MS] [-t TIMEOUT_MS] ADDR6 ADDR4 PORT\n"
+			"       bench cache    [-n NETNS] [-l LABEL] [-r ROUNDS] [-d DELAY_MS] [-e ADDR] [-S] [-T TAPSCTL] ADDR PORT\n"
 			"       bench bulk     [-p] [-n NETNS] [-l LABEL] [-r ROUNDS] [-s MIB] ADDR PORT\n"
 			"       bench rr       [-p] [-n NETNS] [-l LABEL] [-r ROUNDS] [-c COUNT] ADDR PORT\n"
 			"       bench mem      [-p] [-n NETNS] [-r ROUNDS] [-c CONNS] ADDR PORT\n");

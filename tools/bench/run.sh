@@ -4,7 +4,7 @@
 # tools/bench/run.sh [-q] [-p] [TEST...]
 #
 # AF_TAPS against plain TCP (Documentation/performance.md).  TESTs: connect,
-# failover, bulk, rr, mem; all of them by default.  -q: fewer rounds, for a
+# failover, cache, bulk, rr, mem; all of them by default.  -q: fewer rounds, for a
 # quick check that everything runs.  -p: pin the client and the server
 # to vCPU 0 (bench -p).
 #
@@ -39,7 +39,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 tests=("$@")
-[ ${#tests[@]} -gt 0 ] || tests=(connect failover bulk rr mem)
+[ ${#tests[@]} -gt 0 ] || tests=(connect failover cache bulk rr mem)
 
 [ -x "$bin" ] || { echo "run.sh: $bin missing: run tools/bench/run.sh on the host" >&2; exit 1; }
 
@@ -134,6 +134,43 @@ bench_failover() {
 	rm -rf "$dir"
 }
 
+# The cached state: what the cache lookup and update cost a connect() that
+# has nothing to reorder (cache on against TAPS_ISOLATE), then the first
+# and second connect after a flush, with the first candidate blackholed:
+# IPv6 on port 5006 (IPv4 works), and TCP on port 5007 (SCTP works).
+bench_cache() {
+	local r=11 cr=10 b=50 tapsctl=$top/build/tools/tapsctl
+	[ $quick = 1 ] && r=3 cr=2 b=20
+	run "connect latency, cache on vs TAPS_ISOLATE, veth" connect $pin -i -n $srv -l veth \
+		-r $cr -b $b 192.0.2.2 5005
+	if [ ! -x "$tapsctl" ]; then
+		echo "run.sh: $tapsctl missing: run make first"
+		echo "cache: FAILED to run ($tapsctl missing)" >>"$summary"
+		failed=1
+		return
+	fi
+	if ! ip netns exec $srv nft -f - <<-'EOF'
+	table inet tbcache {
+		chain in {
+			type filter hook input priority 0;
+			ip6 daddr 2001:db8::2 tcp dport 5006 drop
+			ip daddr 192.0.2.2 tcp dport 5007 drop
+		}
+	}
+	EOF
+	then
+		echo "run.sh: nft failed"
+		echo "cache: FAILED to run (nft)" >>"$summary"
+		failed=1
+		return
+	fi
+	run "cached state, IPv6 blackholed" cache -n $srv -l "IPv6 blackholed, IPv4 works" \
+		-r $r -T "$tapsctl" -e 192.0.2.2 2001:db8::2 5006
+	run "cached state, TCP blackholed" cache -n $srv -l "TCP blackholed, SCTP works" \
+		-r $r -T "$tapsctl" -S 192.0.2.2 5007
+	ip netns exec $srv nft delete table inet tbcache
+}
+
 bench_bulk() {
 	local r=7 s=64
 	[ $quick = 1 ] && r=2 s=16
@@ -163,7 +200,7 @@ fi
 
 for t in "${tests[@]}"; do
 	case $t in
-	connect|failover|bulk|rr|mem) "bench_$t" ;;
+	connect|failover|cache|bulk|rr|mem) "bench_$t" ;;
 	*) echo "run.sh: unknown test $t"; failed=1 ;;
 	esac
 done
