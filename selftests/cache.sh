@@ -9,7 +9,7 @@
 # delay is 250 ms, a cached race must take less than half of it.
 . "$(dirname "$0")/lib.sh"
 . "$TAPS_TOP/selftests/helpers/topo.sh"
-plan 12
+plan 14
 
 if ! topo_up tcache; then
 	echo "Bail out! topology setup failed"
@@ -124,6 +124,48 @@ t_demote() {
 }
 check "cache: a candidate that failed more recently than it won is demoted" t_demote
 
+t_no_change_no_flag() {
+	local bad=0 r a b
+	tc cache flush || return 1
+	race $SRV4 4257 >/dev/null
+	a=$(tc -j stats)
+	r=$(race $SRV4 4257)
+	say "$r"
+	b=$(tc -j stats)
+	is "$(kv proto "$r")" tcp "TCP won before and is first anyway" || bad=1
+	is "$(kv cached "$r")" 0 "the cache did not change the order: no flag cached" || bad=1
+	$TJSON delta "$a" "$b" races=1 cache_hits=1 cache_misses=0 || bad=1
+	return $bad
+}
+check "cache: state found but order unchanged: a hit, no TAPS_INFO_F_CACHED" t_no_change_no_flag
+
+t_fail_kinds() {
+	local bad=0 r a b
+	tc cache flush || return 1
+	nft_add tcp dport 4258 reject with icmpx type host-unreachable || return 1
+	nft_add tcp dport 4259 drop || return 1
+	# One SYN retransmission: a blackholed TCP attempt times out in ~3 s.
+	ip netns exec "$C" sysctl -q net.ipv4.tcp_syn_retries=1 || return 1
+	a=$(tc -j stats)
+	r=$(race -p tcp $SRV4 4258)
+	say "$r"
+	is "$(kv err "$r")" EHOSTUNREACH "ICMP host unreachable" || bad=1
+	r=$(race -p tcp $SRV4 4259)
+	say "$r"
+	is "$(kv err "$r")" ETIMEDOUT "SYN retries exhausted" || bad=1
+	b=$(tc -j stats)
+	$TJSON delta "$a" "$b" races=2 races_failed=2 fail_unreach=1 fail_timeout=1 \
+		fail_refused=0 || bad=1
+	cache_is "$(ent $SRV4 4258)[0]['protocols']['tcp']['failure'] == 1 and
+		$(ent $SRV4 4259)[0]['protocols']['tcp']['failure'] == 1 and
+		$(ent $SRV4 4259)[0]['winner'] is None" \
+		"unreachable and timed-out attempts are failures in the cache" || bad=1
+	ip netns exec "$C" sysctl -q net.ipv4.tcp_syn_retries=6
+	nft_flush
+	return $bad
+}
+check "cache: unreachable and timed-out attempts count as failures (stats too)" t_fail_kinds
+
 t_isolate() {
 	local bad=0 r a b
 	tc cache flush || return 1
@@ -217,6 +259,14 @@ t_lru() {
 	tc policy set cache-size 2 || bad=1
 	cache_is "len(d) == 2 and sorted(e['port'] for e in d) == [5014, 5015]" \
 		"lowering cache-size evicts the least recently used" || bad=1
+	# Least recently used, not first in: an updated entry stays.
+	tc cache flush || bad=1
+	tc policy set cache-size 3 || bad=1
+	r=$("$TR" -N "$C" -p tcp -j 1 -C 5021:3 $SRV4)	# 5021 5022 5023
+	r=$(race -p tcp $SRV4 5021)			# 5021 used again
+	r=$("$TR" -N "$C" -p tcp -j 1 -C 5024:1 $SRV4)	# evicts one
+	cache_is "sorted(e['port'] for e in d) == [5021, 5023, 5024]" \
+		"the entry updated last survives, the least recently used (5022) goes" || bad=1
 	tc policy set cache-size 1024 || bad=1
 	return $bad
 }
