@@ -935,7 +935,7 @@ TEST_F(nl, oversized)
 	ASSERT_EQ(0, policy_get(&self->nl, &after));
 	if (self->r.err)
 		EXPECT_TRUE(policy_eq(&before, &after));
-	/* 6000 rules' worth of address nests in one rule */
+	/* a thousand address nests in one rule: refused, or the last one taken */
 	msg_init(&self->m, self->nl.family, NLM_F_REQUEST | NLM_F_ACK, TAPS_CMD_RULE_ADD);
 	n = nest_start(&self->m, TAPS_A_RULE);
 	for (i = 0; i < 1000 && self->m.nh.nlmsg_len < sizeof(self->m.buf) - 64; i++)
