@@ -22,6 +22,14 @@ TAPSCTL=$TAPS_TOP/build/tools/tapsctl
 TR=$TAPS_BIN/helpers/taps_race
 TSRV=$TAPS_BIN/helpers/taps_srv
 TJSON="python3 $TAPS_TOP/selftests/helpers/tapsjson.py"
+# Some commands run as nobody.  A checkout nobody cannot reach (a clone
+# under a 0700 directory, as mktemp -d makes) gets them from copies in the
+# guest's /run (a tmpfs that goes with the guest).
+if ! setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$TAPSCTL" 2>/dev/null; then
+	_topo_bin=$(mktemp -d /run/taps-bin.XXXXXX) && chmod 755 "$_topo_bin" &&
+		cp "$TAPSCTL" "$TR" "$_topo_bin/" &&
+		TAPSCTL=$_topo_bin/tapsctl TR=$_topo_bin/taps_race
+fi
 SRV4=192.0.2.2
 SRV6=2001:db8::2
 CLI4=192.0.2.1
