@@ -48,15 +48,21 @@ fi
 if [ "${TAPS_DEPS_DEBUG:-0}" = 1 ]; then
 	here=$(cd "$(dirname "$0")/.." && pwd)
 	dk=${TAPS_DEBUG_PKGS:-$here/../shared/debug-kernel}
-	if ! ls /boot/vmlinuz-*-tapsdebug >/dev/null 2>&1; then
-		if ls "$dk"/linux-image-*-tapsdebug_*.deb >/dev/null 2>&1; then
-			echo "deps.sh: installing the debug kernel from $dk"
-			dpkg -i "$dk"/linux-image-*-tapsdebug_*.deb \
-				"$dk"/linux-headers-*-tapsdebug_*.deb
-		else
-			echo "deps.sh: no debug kernel packages in $dk: building one (about 18 min)"
-			"$here/tools/vm/build-debug-kernel"
+	img=$(ls "$dk"/linux-image-*-tapsdebug_*.deb 2>/dev/null | tail -n 1)
+	if [ -n "$img" ]; then
+		# The release name stays the same across package revisions
+		# (6.1.192-1 and -2 are both 6.1.192-tapsdebug): compare the
+		# installed package's version with the file's, not /boot.
+		pkg=$(dpkg-deb -f "$img" Package)
+		want=$(dpkg-deb -f "$img" Version)
+		have=$(dpkg-query -W -f='${Version}' "$pkg" 2>/dev/null || true)
+		if [ "$have" != "$want" ]; then
+			echo "deps.sh: installing the debug kernel $want from $dk (installed: ${have:-none})"
+			dpkg -i "$img" "$dk"/linux-headers-*-tapsdebug_"$want"_*.deb
 		fi
+	elif ! ls /boot/vmlinuz-*-tapsdebug >/dev/null 2>&1; then
+		echo "deps.sh: no debug kernel packages in $dk: building one (about 30 min)"
+		"$here/tools/vm/build-debug-kernel"
 	fi
 fi
 exit 0
