@@ -11,6 +11,7 @@
 #define pr_fmt(fmt) "taps: " fmt
 
 #include <asm/ioctls.h>
+#include <linux/cred.h>
 #include <linux/module.h>
 #include <linux/net.h>
 #include <linux/sockios.h>
@@ -44,20 +45,17 @@ static int taps_release(struct socket *sock)
 	taps_optrec_free(tsk);
 	release_sock(sk);
 
-	/* No attempt is hooked any more: nothing queues these again.  A
-	 * running event_work holds its own reference and finds the socket
-	 * closed: no need to wait for it.
+	/* No attempt is hooked and no timer armed any more: nothing queues
+	 * event_work again.  A running one holds its own reference and finds
+	 * the socket closed: no need to wait for it.
 	 */
-	cancel_delayed_work_sync(&tsk->delay_work);
-	cancel_delayed_work_sync(&tsk->timeout_work);
 	if (cancel_work(&tsk->event_work))
 		sock_put(sk);
 
 	if (inner) {
 		/* SO_LINGER {1, 0} on the AF_TAPS socket aborts (RST). */
-		taps_sync_sockopts(sk, inner->sk);
-		inner->file = NULL;
-		sock_release(inner);
+		taps_sync_sockopts(tsk, inner->sk);
+		taps_inner_release(inner);
 		tsk->inner = NULL;
 	}
 
@@ -191,18 +189,24 @@ static int taps_getname(struct socket *sock, struct sockaddr *uaddr, int peer)
 	struct socket *inner = taps_inner(tsk);
 	struct sockaddr_taps *st;
 
+	int len;
+
 	if (inner)
 		return inner->ops->getname(inner, uaddr, peer);
 	if (peer)
 		return -ENOTCONN;
-	/* A Listener: the address and port all its protocols share. */
-	if (READ_ONCE(tsk->state) == TAPS_STATE_LISTENING)
-		return kernel_getsockname(tsk->listeners[0], uaddr);
-	/* Not connected: no address yet, in the family's own form. */
-	st = (struct sockaddr_taps *)uaddr;
-	memset(st, 0, sizeof(*st));
-	st->stap_family = taps_family;
-	return sizeof(*st);
+	lock_sock(sock->sk);
+	if (tsk->state == TAPS_STATE_LISTENING) {
+		len = taps_listen_getname(tsk, uaddr);
+	} else {
+		/* Not connected: no address yet, in the family's own form. */
+		st = (struct sockaddr_taps *)uaddr;
+		memset(st, 0, sizeof(*st));
+		st->stap_family = taps_family;
+		len = sizeof(*st);
+	}
+	release_sock(sock->sk);
+	return len;
 }
 
 static __poll_t taps_poll(struct file *file, struct socket *sock, poll_table *wait)
@@ -220,7 +224,7 @@ static __poll_t taps_poll(struct file *file, struct socket *sock, poll_table *wa
 
 	if (READ_ONCE(tsk->state) == TAPS_STATE_LISTENING)
 		return taps_listen_pending(tsk) ? EPOLLIN | EPOLLRDNORM : 0;
-	/* Unconnected or failed: as a TCP socket in CLOSE. */
+	/* Unconnected, failed or a Listener shut down: as TCP in CLOSE. */
 	if (READ_ONCE(tsk->state) != TAPS_STATE_ESTABLISHING)
 		mask = EPOLLOUT | EPOLLWRNORM | EPOLLHUP;
 	if (READ_ONCE(sk->sk_err))
@@ -228,48 +232,95 @@ static __poll_t taps_poll(struct file *file, struct socket *sock, poll_table *wa
 	return mask;
 }
 
+/*
+ * The data path forwards to the connection's own proto_ops, read at each
+ * call (kTLS replaces them).  Every op is checked as the socket layer
+ * checks it: SCTP's IPv6 ops, for one, have no sendpage or splice_read.
+ */
 static int taps_sendmsg(struct socket *sock, struct msghdr *msg, size_t len)
 {
-	struct socket *inner = taps_inner(taps_sk(sock->sk));
+	struct taps_sock *tsk = taps_sk(sock->sk);
+	struct socket *inner = taps_inner(tsk);
 
 	if (!inner)
 		return -ENOTCONN;
-	taps_sync_sockopts(sock->sk, inner->sk);
+	taps_sync_sockopts(tsk, inner->sk);
 	return inner->ops->sendmsg(inner, msg, len);
 }
 
 static int taps_recvmsg(struct socket *sock, struct msghdr *msg, size_t len, int flags)
 {
-	struct socket *inner = taps_inner(taps_sk(sock->sk));
+	struct taps_sock *tsk = taps_sk(sock->sk);
+	struct socket *inner = taps_inner(tsk);
 
 	if (!inner)
 		return -ENOTCONN;
-	taps_sync_sockopts(sock->sk, inner->sk);
+	taps_sync_sockopts(tsk, inner->sk);
 	return inner->ops->recvmsg(inner, msg, len, flags);
 }
 
 static ssize_t taps_sendpage(struct socket *sock, struct page *page, int offset,
 			     size_t size, int flags)
 {
-	struct socket *inner = taps_inner(taps_sk(sock->sk));
+	struct taps_sock *tsk = taps_sk(sock->sk);
+	struct socket *inner = taps_inner(tsk);
+	ssize_t (*sendpage)(struct socket *sock, struct page *page, int offset,
+			    size_t size, int flags);
 
 	if (!inner)
 		return -ENOTCONN;
-	taps_sync_sockopts(sock->sk, inner->sk);
-	return inner->ops->sendpage(inner, page, offset, size, flags);
+	taps_sync_sockopts(tsk, inner->sk);
+	/* As kernel_sendpage(): a copy through sendmsg when there is none. */
+	sendpage = READ_ONCE(inner->ops)->sendpage ?: sock_no_sendpage;
+	return sendpage(inner, page, offset, size, flags);
 }
 
 static ssize_t taps_splice_read(struct socket *sock, loff_t *ppos, struct pipe_inode_info *pipe,
 				size_t len, unsigned int flags)
 {
 	struct socket *inner = taps_inner(taps_sk(sock->sk));
+	const struct proto_ops *ops;
 
 	if (!inner)
 		return -ENOTCONN;
-	/* A kernel AF_TAPS socket has no file for the protocol to look at. */
-	if (!inner->ops->splice_read || !inner->file)
-		return -EOPNOTSUPP;
-	return inner->ops->splice_read(inner, ppos, pipe, len, flags);
+	ops = READ_ONCE(inner->ops);
+	/* As sock_splice_read(); a kernel AF_TAPS socket has no file for
+	 * the protocol to look at.
+	 */
+	if (!ops->splice_read || !inner->file)
+		return -EINVAL;
+	return ops->splice_read(inner, ppos, pipe, len, flags);
+}
+
+/* The end of a sendfile() or splice(): push what MSG_MORE held back. */
+static void taps_splice_eof(struct socket *sock)
+{
+	struct socket *inner = taps_inner(taps_sk(sock->sk));
+	const struct proto_ops *ops;
+
+	if (!inner)
+		return;
+	ops = READ_ONCE(inner->ops);
+	if (ops->splice_eof)
+		ops->splice_eof(inner);
+}
+
+/*
+ * SO_RCVLOWAT: sk_setsockopt() calls this instead of setting the value
+ * when the family has it.  The value is kept on the AF_TAPS socket for the
+ * attempts (taps_sync_sockopts()) and given to the connection's protocol,
+ * which caps it and sizes its receive buffer to it.
+ */
+static int taps_set_rcvlowat(struct sock *sk, int val)
+{
+	struct taps_sock *tsk = taps_sk(sk);
+	struct socket *inner;
+
+	WRITE_ONCE(sk->sk_rcvlowat, val ? : 1);
+	inner = taps_inner(tsk);
+	if (inner)
+		taps_sync_sockopts(tsk, inner->sk);
+	return 0;
 }
 
 static int taps_ioctl(struct socket *sock, unsigned int cmd, unsigned long arg)
@@ -291,8 +342,13 @@ static int taps_shutdown(struct socket *sock, int how)
 
 	if (how < SHUT_RD || how > SHUT_RDWR)
 		return -EINVAL;
-	if (!inner)
-		return -ENOTCONN;
+	if (!inner) {
+		lock_sock(sock->sk);
+		err = tsk->state == TAPS_STATE_LISTENING ?
+		      taps_listen_shutdown(tsk, how) : -ENOTCONN;
+		release_sock(sock->sk);
+		return err;
+	}
 	err = inner->ops->shutdown(inner, how);
 	/* Nothing more to send: the Connection is Closing (RFC 9622 11.1.1). */
 	if (!err && how != SHUT_RD) {
@@ -326,6 +382,8 @@ static const struct proto_ops taps_stream_ops = {
 	.mmap		= sock_no_mmap,
 	.sendpage	= taps_sendpage,
 	.splice_read	= taps_splice_read,
+	.splice_eof	= taps_splice_eof,
+	.set_rcvlowat	= taps_set_rcvlowat,
 };
 
 /*
@@ -364,9 +422,21 @@ static struct proto taps_proto = {
 	.usersize	= sizeof_field(struct taps_sock, ep),
 };
 
+static void taps_sock_destruct(struct sock *sk)
+{
+	struct taps_sock *tsk = taps_sk(sk);
+
+	if (tsk->cred)
+		put_cred(tsk->cred);
+	if (tsk->bind_cred)
+		put_cred(tsk->bind_cred);
+}
+
 void taps_sock_init(struct taps_sock *tsk)
 {
 	tsk->state = TAPS_STATE_UNCONNECTED;
+	tsk->sk.sk_destruct = taps_sock_destruct;
+	tsk->rcvlowat_synced = 1;	/* sock_init_data()'s */
 	taps_sockopt_init(tsk);
 	taps_race_init(tsk);
 	taps_net_link(tsk);

@@ -8,49 +8,20 @@
  * so a connection arriving on any of them wakes accept(), poll and epoll on
  * the AF_TAPS socket.  accept() takes the first pending connection and
  * wraps it in a new AF_TAPS socket.
+ *
+ * The listeners are set up and torn down under the socket lock; accept()
+ * takes it too.  poll() looks at them without it: listen() publishes them
+ * with the LISTENING state (release), shutdown() unpublishes them and waits
+ * for an RCU grace period before it releases them, and poll() reads the
+ * state (acquire) and the listeners inside rcu_read_lock().
  */
 
+#include <linux/cred.h>
 #include <linux/in.h>
 #include <linux/in6.h>
 #include <net/sock.h>
 
 #include "taps.h"
-
-/* Point @isk's wakeups at @sock's waiters. */
-void taps_redirect_wq(struct sock *isk, struct socket *sock)
-{
-	write_lock_bh(&isk->sk_callback_lock);
-	rcu_assign_pointer(isk->sk_wq, &sock->wq);
-	write_unlock_bh(&isk->sk_callback_lock);
-}
-
-/*
- * A socket in the AF_TAPS socket's namespace, holding a reference on it as
- * net/smc does for its kernel socket: TCP and SCTP timers can outlive
- * sock_release().
- *
- * An MPTCP socket is created as a user's is: MPTCP's subflows are kernel
- * sockets, and lockdep tells the MPTCP socket from its subflows (and their
- * clones on the listening side) by that alone; two kernel sockets give
- * "possible recursive locking" in mptcp_bind() and sk_clone_lock().
- */
-int taps_kern_socket(struct net *net, int family, int protocol, struct socket **res)
-{
-	struct sock *isk;
-	int err;
-
-	err = __sock_create(net, family, SOCK_STREAM, protocol, res,
-			    protocol != IPPROTO_MPTCP);
-	if (err)
-		return err;
-	isk = (*res)->sk;
-	if (!isk->sk_net_refcnt) {
-		isk->sk_net_refcnt = 1;
-		get_net_track(net, &isk->ns_tracker, GFP_KERNEL);
-		sock_inuse_add(net, 1);
-	}
-	return 0;
-}
 
 int taps_bind(struct socket *sock, struct sockaddr *uaddr, int addr_len)
 {
@@ -73,12 +44,20 @@ int taps_bind(struct socket *sock, struct sockaddr *uaddr, int addr_len)
 			return err;
 	}
 
+	/* As inet_bind(), now: the attempts and listeners bind later, and
+	 * again with these credentials (taps_inner_bind()).
+	 */
+	err = taps_bind_permitted(sock_net(sk), local.sin.sin_port);
+	if (err)
+		return err;
+
 	lock_sock(sk);
 	if (tsk->state != TAPS_STATE_UNCONNECTED || tsk->bound) {
 		err = -EINVAL;
 	} else {
 		tsk->local = local;
 		tsk->bound = true;
+		tsk->bind_cred = get_current_cred();
 		err = 0;
 	}
 	release_sock(sk);
@@ -89,8 +68,9 @@ static void taps_listen_free(struct taps_sock *tsk)
 {
 	u32 i;
 
+	sock_owned_by_me(&tsk->sk);
 	for (i = 0; i < tsk->n_listeners; i++) {
-		sock_release(tsk->listeners[i]);
+		taps_inner_release(tsk->listeners[i]);
 		tsk->listeners[i] = NULL;
 	}
 	tsk->n_listeners = 0;
@@ -100,21 +80,21 @@ static int taps_listen_one(struct taps_sock *tsk, int protocol, struct taps_endp
 			   int backlog)
 {
 	struct socket *sock = tsk->sk.sk_socket;
-	int len = taps_ep_len(local);
 	struct socket *l;
 	int err;
 
-	err = taps_kern_socket(sock_net(&tsk->sk), local->family, protocol, &l);
+	err = taps_inner_create(tsk, local->family, protocol, &l);
 	if (err)
 		return err;
 	l->sk->sk_reuse = tsk->sk.sk_reuse;
+	taps_sync_sockopts_fresh(tsk, l->sk);
 	err = taps_optrec_apply(tsk, l);
 	if (!err)
-		err = kernel_bind(l, (struct sockaddr *)local, len);
+		err = taps_inner_bind(tsk, l, local);
 	if (!err)
 		err = kernel_listen(l, backlog);
 	if (err) {
-		sock_release(l);
+		taps_inner_release(l);
 		return err;
 	}
 	/* Port 0: the first listener's port is everybody's. */
@@ -150,7 +130,10 @@ int taps_listen(struct socket *sock, int backlog)
 		WRITE_ONCE(sk->sk_max_ack_backlog, backlog);
 		goto out;
 	}
-	if (tsk->state != TAPS_STATE_UNCONNECTED) {
+	/* As TCP: a socket that is not connected, also after a failed
+	 * connect() or a shutdown() of its listener, may listen.
+	 */
+	if (tsk->state != TAPS_STATE_UNCONNECTED && tsk->state != TAPS_STATE_CLOSED) {
 		err = -EINVAL;
 		goto out;
 	}
@@ -202,7 +185,8 @@ int taps_listen(struct socket *sock, int backlog)
 	tsk->local = local;
 	WRITE_ONCE(sk->sk_max_ack_backlog, backlog);
 	sk->sk_state = TCP_LISTEN;
-	WRITE_ONCE(tsk->state, TAPS_STATE_LISTENING);
+	/* Publish the listeners with the state: pairs with poll()'s acquire. */
+	smp_store_release(&tsk->state, TAPS_STATE_LISTENING);
 out:
 	release_sock(sk);
 	return err;
@@ -214,17 +198,55 @@ void taps_listen_stop(struct taps_sock *tsk)
 	taps_listen_free(tsk);
 }
 
+/* poll(): is a connection waiting on any listener?  No lock needed. */
 bool taps_listen_pending(struct taps_sock *tsk)
 {
+	bool pending = false;
 	u32 i;
 
-	for (i = 0; i < READ_ONCE(tsk->n_listeners); i++) {
-		struct socket *l = tsk->listeners[i];
+	rcu_read_lock();
+	/* Pairs with the release in taps_listen(). */
+	if (smp_load_acquire(&tsk->state) == TAPS_STATE_LISTENING) {
+		for (i = 0; i < tsk->n_listeners && !pending; i++) {
+			struct socket *l = tsk->listeners[i];
 
-		if (l->ops->poll(NULL, l, NULL) & EPOLLIN)
-			return true;
+			pending = l->ops->poll(NULL, l, NULL) & EPOLLIN;
+		}
 	}
-	return false;
+	rcu_read_unlock();
+	return pending;
+}
+
+/*
+ * shutdown() of a Listener, as TCP's: reading shut down (SHUT_RD,
+ * SHUT_RDWR) stops listening, so new connections are refused and accept()
+ * returns EINVAL, also in a thread blocked in it; SHUT_WR does nothing.
+ * The socket may listen() again.  Connections not yet accepted are reset
+ * with their listener.
+ */
+int taps_listen_shutdown(struct taps_sock *tsk, int how)
+{
+	struct sock *sk = &tsk->sk;
+
+	if (how == SHUT_WR)
+		return 0;
+	sock_owned_by_me(sk);
+	WRITE_ONCE(tsk->state, TAPS_STATE_CLOSED);
+	sk->sk_state = TCP_CLOSE;
+	/* poll() may be looking at the listeners: let it finish. */
+	synchronize_rcu();
+	taps_listen_free(tsk);
+	sk->sk_state_change(sk);
+	return 0;
+}
+
+/* getsockname() of a Listener: the address and port all its protocols share. */
+int taps_listen_getname(struct taps_sock *tsk, struct sockaddr *uaddr)
+{
+	int len = taps_ep_len(&tsk->local);
+
+	memcpy(uaddr, &tsk->local, len);
+	return len;
 }
 
 /*
@@ -233,7 +255,7 @@ bool taps_listen_pending(struct taps_sock *tsk)
  * inet_stream_ops (mptcp_is_tcpsk()).  Accept as __sys_accept4() does:
  * ops first, and whatever the protocol leaves there stays.
  */
-static int taps_kernel_accept(struct socket *l, struct socket **res)
+static int taps_kernel_accept(struct socket *l, struct socket **res, bool kern)
 {
 	struct socket *new;
 	int err;
@@ -242,7 +264,10 @@ static int taps_kernel_accept(struct socket *l, struct socket **res)
 	if (err)
 		return err;
 	new->ops = l->ops;
-	err = l->ops->accept(l, new, O_NONBLOCK, true);
+	/* @kern as the caller's: SCTP gives a user's child a namespace
+	 * reference (sctp_v4_create_accept_sk()), a kernel one none.
+	 */
+	err = l->ops->accept(l, new, O_NONBLOCK, kern);
 	if (err) {
 		new->ops = NULL;	/* no module reference taken yet */
 		sock_release(new);
@@ -267,14 +292,29 @@ static int taps_accept_wrap(struct sock *sk, struct socket *newsock, struct sock
 	taps_sock_init(ntsk);
 	ntsk->protocol = conn->sk->sk_protocol;
 
+	taps_inner_adopt(newsk, conn);
 	taps_redirect_wq(conn->sk, newsock);
-	taps_attach_file(conn, newsock);
 	ntsk->inner = conn;
 	newsk->sk_state = TCP_ESTABLISHED;
 	newsock->state = SS_CONNECTED;
 	/* Publish @inner before the state: pairs with taps_inner(). */
 	smp_store_release(&ntsk->state, TAPS_STATE_ESTABLISHED);
 	return 0;
+}
+
+/* Take a connection from the first listener that has one; -EAGAIN: none. */
+static int taps_accept_one(struct taps_sock *tsk, struct socket **conn, bool kern)
+{
+	int err = -EINVAL;
+	u32 i;
+
+	lock_sock(&tsk->sk);
+	if (tsk->state == TAPS_STATE_LISTENING) {
+		for (i = 0, err = -EAGAIN; i < tsk->n_listeners && err == -EAGAIN; i++)
+			err = taps_kernel_accept(tsk->listeners[i], conn, kern);
+	}
+	release_sock(&tsk->sk);
+	return err;
 }
 
 int taps_accept(struct socket *sock, struct socket *newsock, int flags, bool kern)
@@ -285,37 +325,30 @@ int taps_accept(struct socket *sock, struct socket *newsock, int flags, bool ker
 	struct socket *conn = NULL;
 	long timeo;
 	int err;
-	u32 i;
-
-	if (READ_ONCE(tsk->state) != TAPS_STATE_LISTENING)
-		return -EINVAL;
 
 	timeo = sock_rcvtimeo(sk, flags & O_NONBLOCK);
 	add_wait_queue(sk_sleep(sk), &wait);
 	for (;;) {
-		/* Listeners stay until release(), which cannot run now. */
-		for (i = 0; i < tsk->n_listeners; i++) {
-			err = taps_kernel_accept(tsk->listeners[i], &conn);
-			if (!err || err != -EAGAIN)
-				goto done;
-		}
-		err = -EAGAIN;
+		err = taps_accept_one(tsk, &conn, kern);
+		if (err != -EAGAIN)
+			break;
 		if (!timeo)
 			break;
 		if (signal_pending(current)) {
 			err = sock_intr_errno(timeo);
 			break;
 		}
-		if (!taps_listen_pending(tsk))
+		/* Not listening any more: taps_accept_one() says EINVAL. */
+		if (!taps_listen_pending(tsk) &&
+		    READ_ONCE(tsk->state) == TAPS_STATE_LISTENING)
 			timeo = wait_woken(&wait, TASK_INTERRUPTIBLE, timeo);
 	}
-done:
 	remove_wait_queue(sk_sleep(sk), &wait);
 	if (err)
 		return err;
 
 	err = taps_accept_wrap(sk, newsock, conn, kern);
 	if (err)
-		sock_release(conn);
+		taps_inner_release(conn);
 	return err;
 }

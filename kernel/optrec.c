@@ -144,7 +144,7 @@ static int taps_optrec_probe(struct taps_sock *tsk, int family, int protocol,
 	int err;
 	u32 i;
 
-	err = taps_kern_socket(sock_net(&tsk->sk), family, protocol, &sock);
+	err = taps_inner_create(tsk, family, protocol, &sock);
 	if (err)
 		return err;
 	for (i = 0; r && i < r->n; i++) {
@@ -153,7 +153,7 @@ static int taps_optrec_probe(struct taps_sock *tsk, int family, int protocol,
 			taps_optrec_set_one(sock, r->rec[i]);
 	}
 	err = taps_optrec_set_one(sock, rec);
-	sock_release(sock);
+	taps_inner_release(sock);
 	return err;
 }
 
@@ -237,7 +237,7 @@ int taps_optrec_set(struct taps_sock *tsk, int level, int optname, sockptr_t opt
 		return -EOPNOTSUPP;
 	if (optlen > TAPS_OPTREC_MAX_LEN)
 		return -EINVAL;
-	rec = kmalloc(struct_size(rec, val, optlen), GFP_KERNEL);
+	rec = kmalloc(struct_size(rec, val, optlen), GFP_KERNEL_ACCOUNT);
 	if (!rec)
 		return -ENOMEM;
 	rec->level = level;
@@ -254,7 +254,7 @@ int taps_optrec_set(struct taps_sock *tsk, int level, int optname, sockptr_t opt
 		goto out;
 	}
 	if (!tsk->optrecs) {
-		tsk->optrecs = kzalloc(sizeof(*tsk->optrecs), GFP_KERNEL);
+		tsk->optrecs = kzalloc(sizeof(*tsk->optrecs), GFP_KERNEL_ACCOUNT);
 		if (!tsk->optrecs) {
 			err = -ENOMEM;
 			goto out;

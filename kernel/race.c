@@ -2,16 +2,20 @@
 /*
  * AF_TAPS: candidate gathering and racing (RFC 9623 section 4, RFC 8305).
  *
- * Every attempt is a kernel socket connecting with O_NONBLOCK.  Its
- * state_change and error_report callbacks run in softirq context; they only
- * queue event_work, which looks at the attempts under the outer socket lock
- * and decides: the first attempt to reach ESTABLISHED wins, a failed one
- * starts the next candidate at once, and delay_work starts the next one
- * when the attempt delay expires.
+ * Every attempt is an inner socket (inner.c) connecting with O_NONBLOCK.
+ * Its state_change and error_report callbacks run in softirq context, and
+ * the attempt delay and connection timeout are hrtimers: all of them only
+ * queue event_work, which steps the race under the outer socket lock, as
+ * the socket's owner (taps_owner_enter()): the first attempt to reach
+ * ESTABLISHED wins, a failed one starts the next candidate at once, and the
+ * next one starts when the attempt delay has passed.  Decisions compare
+ * ktime_get() with the race's own @next_at and @deadline, so a stray wakeup
+ * does nothing.
  */
 
 #define pr_fmt(fmt) "taps: " fmt
 
+#include <linux/cred.h>
 #include <linux/in.h>
 #include <linux/in6.h>
 #include <linux/slab.h>
@@ -92,9 +96,10 @@ static void taps_attempt_unhook(struct taps_attempt *at)
 static void taps_attempt_abort(struct taps_attempt *at)
 {
 	list_del(&at->node);
+	at->tsk->n_inflight--;
 	taps_attempt_unhook(at);
 	sock_no_linger(at->sock->sk);
-	sock_release(at->sock);
+	taps_inner_release(at->sock);
 	kfree(at);
 }
 
@@ -163,25 +168,23 @@ static int taps_attempt_start(struct taps_sock *tsk, u32 idx)
 
 	tsk->n_attempts++;
 	taps_stat_inc(net, TAPS_STATS_A_ATTEMPTS);
-	at = kzalloc(sizeof(*at), GFP_KERNEL);
+	at = kzalloc(sizeof(*at), GFP_KERNEL_ACCOUNT);
 	if (!at)
 		return -ENOMEM;
 
-	err = taps_kern_socket(net, c->addr.ss_family, c->protocol, &sock);
+	err = taps_inner_create(tsk, c->addr.ss_family, c->protocol, &sock);
 	if (err) {
 		kfree(at);
 		return err;
 	}
 	isk = sock->sk;
-	taps_sync_sockopts(&tsk->sk, isk);
+	taps_sync_sockopts_fresh(tsk, isk);
 	err = taps_optrec_apply(tsk, sock);
 	if (err) {
-		sock_release(sock);
+		taps_inner_release(sock);
 		kfree(at);
 		return err;
 	}
-	if (sock_flag(&tsk->sk, SOCK_KEEPOPEN))
-		sock_set_keepalive(isk);
 
 	at->tsk = tsk;
 	at->sock = sock;
@@ -195,11 +198,12 @@ static int taps_attempt_start(struct taps_sock *tsk, u32 idx)
 	isk->sk_error_report = taps_attempt_error_report;
 	write_unlock_bh(&isk->sk_callback_lock);
 	list_add_tail(&at->node, &tsk->attempts);
+	tsk->n_inflight++;
 
 	/* bind() before connect(): the source address of its family. */
 	if (tsk->bound && tsk->local.family == c->addr.ss_family) {
 		isk->sk_reuse = SK_CAN_REUSE;
-		err = kernel_bind(sock, (struct sockaddr *)&tsk->local, taps_ep_len(&tsk->local));
+		err = taps_inner_bind(tsk, sock, &tsk->local);
 		if (err) {
 			taps_attempt_abort(at);
 			return err;
@@ -215,15 +219,20 @@ static int taps_attempt_start(struct taps_sock *tsk, u32 idx)
 	return 0;
 }
 
-/* Start the next candidate that can be started; false when none is left. */
+/*
+ * Start the next candidate that can be started, if an attempt may open;
+ * false when none did.  The next one after it waits the attempt delay.
+ */
 static bool taps_start_next(struct taps_sock *tsk)
 {
-	while (tsk->next_cand < tsk->n_cand) {
+	while (tsk->next_cand < tsk->n_cand && tsk->n_inflight < TAPS_MAX_INFLIGHT) {
 		u32 idx = tsk->next_cand++;
 		int err = taps_attempt_start(tsk, idx);
 
-		if (!err)
+		if (!err) {
+			tsk->next_at = ktime_add_ms(ktime_get(), tsk->race_delay_ms);
 			return true;
+		}
 		taps_attempt_failed(tsk, &tsk->cand[idx], -err);
 	}
 	return false;
@@ -233,12 +242,14 @@ static void taps_race_free(struct taps_sock *tsk)
 {
 	struct taps_attempt *at, *tmp;
 
+	sock_owned_by_me(&tsk->sk);
 	list_for_each_entry_safe(at, tmp, &tsk->attempts, node)
 		taps_attempt_abort(at);
 	kfree(tsk->cand);
 	tsk->cand = NULL;
-	cancel_delayed_work(&tsk->delay_work);
-	cancel_delayed_work(&tsk->timeout_work);
+	/* The callbacks only queue event_work: no deadlock under the lock. */
+	hrtimer_cancel(&tsk->delay_timer);
+	hrtimer_cancel(&tsk->timeout_timer);
 }
 
 static void taps_race_fail(struct taps_sock *tsk, int err)
@@ -252,7 +263,7 @@ static void taps_race_fail(struct taps_sock *tsk, int err)
 	sk->sk_state = TCP_CLOSE;
 	sk->sk_socket->state = SS_UNCONNECTED;
 	WRITE_ONCE(sk->sk_err, err);
-	sk_error_report(sk);
+	sk_error_report(sk);	/* SIGIO with POLL_ERR, as TCP */
 	sk->sk_state_change(sk);
 }
 
@@ -266,6 +277,7 @@ static void taps_race_won(struct taps_sock *tsk, struct taps_attempt *at)
 	ktime_t now = ktime_get();
 
 	list_del(&at->node);
+	tsk->n_inflight--;
 	taps_attempt_unhook(at);
 	tsk->winner = at->idx;
 	tsk->protocol = c->protocol;
@@ -284,7 +296,6 @@ static void taps_race_won(struct taps_sock *tsk, struct taps_attempt *at)
 	 * poll, epoll, blocking calls and kTLS all sleep on sk_sleep(sk).
 	 */
 	taps_redirect_wq(isk, sk->sk_socket);
-	taps_attach_file(inner, sk->sk_socket);
 	tsk->inner = inner;
 	sk->sk_state = TCP_ESTABLISHED;
 	sk->sk_socket->state = SS_CONNECTED;
@@ -293,6 +304,7 @@ static void taps_race_won(struct taps_sock *tsk, struct taps_attempt *at)
 	taps_nl_conn_event(tsk, TAPS_EVENT_WINNER, NULL, 0);
 	sk->sk_state_change(sk);
 	sk->sk_write_space(sk);
+	sk_wake_async(sk, SOCK_WAKE_IO, POLL_OUT);	/* as tcp_finish_connect() */
 }
 
 /*
@@ -315,13 +327,20 @@ static int taps_attempt_error(const struct taps_attempt *at)
 	return 0;
 }
 
-/* Look at every attempt; caller holds the socket lock. */
+/*
+ * Step the race: look at every attempt, start the next candidate when one
+ * failed or the attempt delay has passed, end the race when nothing is
+ * left or the connection timeout has passed, and arm the delay timer for
+ * the next candidate.  Caller holds the socket lock.
+ */
 static void __taps_race_step(struct taps_sock *tsk)
 {
 	struct taps_attempt *at, *tmp;
 	bool failed = false;
+	ktime_t now;
 	int err;
 
+	sock_owned_by_me(&tsk->sk);
 	list_for_each_entry_safe(at, tmp, &tsk->attempts, node) {
 		struct sock *isk = at->sock->sk;
 		int st = READ_ONCE(isk->sk_state);
@@ -342,55 +361,50 @@ static void __taps_race_step(struct taps_sock *tsk)
 		failed = true;
 	}
 
-	if (failed && taps_start_next(tsk))
-		mod_delayed_work(taps_wq, &tsk->delay_work,
-				 msecs_to_jiffies(tsk->race_delay_ms));
-	if (list_empty(&tsk->attempts) && tsk->next_cand >= tsk->n_cand)
+	now = ktime_get();
+	if (tsk->deadline && ktime_compare(now, tsk->deadline) >= 0) {
+		taps_race_fail(tsk, ETIMEDOUT);
+		return;
+	}
+	/* A failure starts the next candidate at once (RFC 8305 section 5). */
+	if (failed || ktime_compare(now, tsk->next_at) >= 0)
+		taps_start_next(tsk);
+	if (list_empty(&tsk->attempts) && tsk->next_cand >= tsk->n_cand) {
 		taps_race_fail(tsk, tsk->race_err ?: ETIMEDOUT);
+		return;
+	}
+	/* With TAPS_MAX_INFLIGHT open, the next one waits for a failure. */
+	if (tsk->next_cand < tsk->n_cand && tsk->n_inflight < TAPS_MAX_INFLIGHT)
+		hrtimer_start(&tsk->delay_timer, tsk->next_at, HRTIMER_MODE_ABS);
 }
 
 static void taps_event_work(struct work_struct *work)
 {
 	struct taps_sock *tsk = container_of(work, struct taps_sock, event_work);
 	struct sock *sk = &tsk->sk;
+	struct taps_owner owner;
 
 	lock_sock(sk);
-	if (tsk->state == TAPS_STATE_ESTABLISHING)
+	if (tsk->state == TAPS_STATE_ESTABLISHING) {
+		taps_owner_enter(tsk, &owner);
 		__taps_race_step(tsk);
+		taps_owner_exit(&owner);
+	}
 	release_sock(sk);
 	sock_put(sk);
 }
 
-static void taps_delay_work(struct work_struct *work)
+/* The attempt delay and the connection timeout: the work item decides. */
+static enum hrtimer_restart taps_delay_timer_fn(struct hrtimer *timer)
 {
-	struct taps_sock *tsk = container_of(to_delayed_work(work), struct taps_sock,
-					     delay_work);
-	struct sock *sk = &tsk->sk;
-
-	lock_sock(sk);
-	if (tsk->state == TAPS_STATE_ESTABLISHING) {
-		if (taps_start_next(tsk) && tsk->next_cand < tsk->n_cand)
-			queue_delayed_work(taps_wq, &tsk->delay_work,
-					   msecs_to_jiffies(tsk->race_delay_ms));
-		if (list_empty(&tsk->attempts) && tsk->next_cand >= tsk->n_cand)
-			taps_race_fail(tsk, tsk->race_err ?: ETIMEDOUT);
-	}
-	release_sock(sk);
+	taps_kick(container_of(timer, struct taps_sock, delay_timer));
+	return HRTIMER_NORESTART;
 }
 
-static void taps_timeout_work(struct work_struct *work)
+static enum hrtimer_restart taps_timeout_timer_fn(struct hrtimer *timer)
 {
-	struct taps_sock *tsk = container_of(to_delayed_work(work), struct taps_sock,
-					     timeout_work);
-	struct sock *sk = &tsk->sk;
-
-	lock_sock(sk);
-	if (tsk->state == TAPS_STATE_ESTABLISHING) {
-		__taps_race_step(tsk);
-		if (tsk->state == TAPS_STATE_ESTABLISHING)
-			taps_race_fail(tsk, ETIMEDOUT);
-	}
-	release_sock(sk);
+	taps_kick(container_of(timer, struct taps_sock, timeout_timer));
+	return HRTIMER_NORESTART;
 }
 
 /*
@@ -549,7 +563,7 @@ static int taps_gather(struct taps_sock *tsk, const struct taps_endpoint *first)
 	n_ep = taps_order_endpoints(first, tsk, ep);
 	if (!n_ep)
 		return -EDESTADDRREQ;
-	tsk->cand = kcalloc(n_ep * TAPS_NPROTO, sizeof(*tsk->cand), GFP_KERNEL);
+	tsk->cand = kcalloc(n_ep * TAPS_NPROTO, sizeof(*tsk->cand), GFP_KERNEL_ACCOUNT);
 	if (!tsk->cand)
 		return -ENOMEM;
 
@@ -631,23 +645,26 @@ int taps_race_start(struct taps_sock *tsk, const struct taps_endpoint *first)
 	tsk->connect_us = 0;
 	tsk->info_flags = 0;
 	tsk->start = ktime_get();
+	tsk->deadline = 0;
 
 	err = taps_gather(tsk, first);
 	if (err)
 		return err;
+	/* Later attempts start from a work item, with these credentials. */
+	put_cred(tsk->cred);
+	tsk->cred = get_current_cred();
 	taps_stat_inc(sock_net(&tsk->sk), TAPS_STATS_A_RACES);
 	taps_nl_conn_event(tsk, TAPS_EVENT_RACE_START, &tsk->cand[0], 0);
 
 	WRITE_ONCE(tsk->state, TAPS_STATE_ESTABLISHING);
 	tsk->sk.sk_state = TCP_SYN_SENT;
 	tsk->sk.sk_socket->state = SS_CONNECTING;
-	if (tsk->conn_timeout_ms)
-		queue_delayed_work(taps_wq, &tsk->timeout_work,
-				   msecs_to_jiffies(tsk->conn_timeout_ms));
+	if (tsk->conn_timeout_ms) {
+		tsk->deadline = ktime_add_ms(tsk->start, tsk->conn_timeout_ms);
+		hrtimer_start(&tsk->timeout_timer, tsk->deadline, HRTIMER_MODE_ABS);
+	}
 	WRITE_ONCE(tsk->starting, true);
-	if (taps_start_next(tsk) && tsk->next_cand < tsk->n_cand)
-		queue_delayed_work(taps_wq, &tsk->delay_work,
-				   msecs_to_jiffies(tsk->race_delay_ms));
+	taps_start_next(tsk);
 	WRITE_ONCE(tsk->starting, false);
 	/* Clear @starting before reading the attempts' states; pairs with
 	 * the barrier in taps_attempt_event().
@@ -662,8 +679,8 @@ int taps_race_start(struct taps_sock *tsk, const struct taps_endpoint *first)
 
 /*
  * Cancel a race: called from release with the socket lock held.  Attempts
- * are unhooked here, so no callback queues work afterwards; the caller
- * then cancels the works without the lock (they take it).
+ * are unhooked and the timers cancelled here, so nothing queues event_work
+ * afterwards; the caller then cancels it without the lock (it takes it).
  */
 void taps_race_stop(struct taps_sock *tsk)
 {
@@ -673,54 +690,9 @@ void taps_race_stop(struct taps_sock *tsk)
 void taps_race_init(struct taps_sock *tsk)
 {
 	INIT_LIST_HEAD(&tsk->attempts);
-	INIT_DELAYED_WORK(&tsk->delay_work, taps_delay_work);
-	INIT_DELAYED_WORK(&tsk->timeout_work, taps_timeout_work);
+	hrtimer_init(&tsk->delay_timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS);
+	tsk->delay_timer.function = taps_delay_timer_fn;
+	hrtimer_init(&tsk->timeout_timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS);
+	tsk->timeout_timer.function = taps_timeout_timer_fn;
 	INIT_WORK(&tsk->event_work, taps_event_work);
-}
-
-/*
- * SOL_SOCKET options never reach a family's setsockopt in 6.1: copy what
- * the application set on the AF_TAPS socket to the connection.  Called
- * when an attempt starts and before each forwarded call.
- */
-void taps_sync_sockopts(struct sock *sk, struct sock *isk)
-{
-	struct taps_sock *tsk = taps_sk(sk);
-
-	if (unlikely(READ_ONCE(isk->sk_rcvtimeo) != READ_ONCE(sk->sk_rcvtimeo)))
-		WRITE_ONCE(isk->sk_rcvtimeo, READ_ONCE(sk->sk_rcvtimeo));
-	if (unlikely(READ_ONCE(isk->sk_sndtimeo) != READ_ONCE(sk->sk_sndtimeo)))
-		WRITE_ONCE(isk->sk_sndtimeo, READ_ONCE(sk->sk_sndtimeo));
-	if (unlikely(READ_ONCE(isk->sk_mark) != READ_ONCE(sk->sk_mark))) {
-		WRITE_ONCE(isk->sk_mark, READ_ONCE(sk->sk_mark));
-		sk_dst_reset(isk);
-	}
-	/* IP_TOS and IPV6_TCLASS set the connection's priority too: copy
-	 * SO_PRIORITY only when the application changed it on this socket.
-	 */
-	if (unlikely(READ_ONCE(sk->sk_priority) != READ_ONCE(tsk->priority_synced))) {
-		WRITE_ONCE(tsk->priority_synced, READ_ONCE(sk->sk_priority));
-		WRITE_ONCE(isk->sk_priority, READ_ONCE(sk->sk_priority));
-	}
-	if (sk->sk_userlocks & SOCK_SNDBUF_LOCK &&
-	    unlikely(READ_ONCE(isk->sk_sndbuf) != READ_ONCE(sk->sk_sndbuf))) {
-		isk->sk_userlocks |= SOCK_SNDBUF_LOCK;
-		WRITE_ONCE(isk->sk_sndbuf, READ_ONCE(sk->sk_sndbuf));
-	}
-	if (sk->sk_userlocks & SOCK_RCVBUF_LOCK &&
-	    unlikely(READ_ONCE(isk->sk_rcvbuf) != READ_ONCE(sk->sk_rcvbuf))) {
-		isk->sk_userlocks |= SOCK_RCVBUF_LOCK;
-		WRITE_ONCE(isk->sk_rcvbuf, READ_ONCE(sk->sk_rcvbuf));
-	}
-	if (unlikely(sock_flag(sk, SOCK_LINGER) != sock_flag(isk, SOCK_LINGER) ||
-		     isk->sk_lingertime != sk->sk_lingertime)) {
-		isk->sk_lingertime = sk->sk_lingertime;
-		if (sock_flag(sk, SOCK_LINGER))
-			sock_set_flag(isk, SOCK_LINGER);
-		else
-			sock_reset_flag(isk, SOCK_LINGER);
-	}
-	if (unlikely(READ_ONCE(isk->sk_bound_dev_if) != READ_ONCE(sk->sk_bound_dev_if) &&
-		     isk->sk_state == TCP_CLOSE))
-		WRITE_ONCE(isk->sk_bound_dev_if, READ_ONCE(sk->sk_bound_dev_if));
 }

@@ -5,6 +5,7 @@
 #ifndef __TAPS_H
 #define __TAPS_H
 
+#include <linux/hrtimer.h>
 #include <linux/in6.h>
 #include <linux/mutex.h>
 #include <linux/rcupdate.h>
@@ -24,6 +25,11 @@ extern struct workqueue_struct *taps_wq;
 #define TAPS_MAX_RACE_ENDPOINTS		(TAPS_MAX_ENDPOINTS + 1)
 #define TAPS_NPROTO			3	/* TCP, SCTP, MPTCP */
 #define TAPS_MAX_CANDIDATES		(TAPS_MAX_RACE_ENDPOINTS * TAPS_NPROTO)
+/*
+ * Attempts open at once: a race holds at most this many kernel sockets
+ * besides the AF_TAPS one; the next candidate waits for one to fail.
+ */
+#define TAPS_MAX_INFLIGHT		8
 
 /* Selection properties, indexed by TAPS_SEL_* - TAPS_SEL_FIRST */
 #define TAPS_SEL_FIRST			TAPS_SEL_RELIABILITY
@@ -198,17 +204,25 @@ struct taps_attempt {
  * @listeners: the kernel listeners of a Listener
  * @optrecs: protocol-level options recorded before connect(), or NULL
  * @cand: gathered candidates, in racing order
- * @attempts: attempts under way
- * @delay_work: starts the next attempt when the attempt delay expires
- * @timeout_work: ends the race after TAPS_CONN_TIMEOUT
- * @event_work: looks at attempts whose state changed (from callbacks)
+ * @attempts: attempts under way, @n_inflight of them
+ * @delay_timer: the attempt delay; its expiry queues @event_work
+ * @timeout_timer: TAPS_CONN_TIMEOUT; its expiry queues @event_work
+ * @next_at: when the next candidate starts, unless one fails first
+ * @deadline: when the race fails with ETIMEDOUT; 0: never
+ * @event_work: steps the race: attempts whose state changed, the timers
  * @race_err: the most informative errno seen in this race
+ *
+ * The Preconnection, the race and the listeners are under the socket lock
+ * (lock_sock()), which the work item takes and the callbacks and timers
+ * never do; @state and @inner are read without it (taps_inner()).
  */
 struct taps_sock {
 	struct sock		sk;
 	u32			state;
 	struct socket		*inner;
 	struct list_head	net_node;	/* taps_net.socks */
+	const struct cred	*cred;		/* of the connect() racing */
+	const struct cred	*bind_cred;	/* of bind(), when @bound */
 
 	/* Preconnection: what the application asked for */
 	struct taps_endpoint	ep[TAPS_MAX_ENDPOINTS];
@@ -233,8 +247,11 @@ struct taps_sock {
 	u32			n_cand;
 	u32			next_cand;
 	struct list_head	attempts;
-	struct delayed_work	delay_work;
-	struct delayed_work	timeout_work;
+	u32			n_inflight;
+	struct hrtimer		delay_timer;
+	struct hrtimer		timeout_timer;
+	ktime_t			next_at;
+	ktime_t			deadline;
 	struct work_struct	event_work;
 	int			race_err;
 	u32			n_attempts;
@@ -245,7 +262,8 @@ struct taps_sock {
 	int			protocol;
 	u32			race_delay_ms;	/* attempt delay in force */
 	bool			starting;	/* connect() is starting the race */
-	u32			priority_synced; /* SO_PRIORITY last copied */
+	int			priority_synced; /* SO_PRIORITY last copied */
+	int			rcvlowat_synced; /* SO_RCVLOWAT last copied */
 	u32			info_flags;	/* TAPS_INFO_F_* */
 };
 
@@ -271,17 +289,6 @@ static inline struct socket *taps_inner(const struct taps_sock *tsk)
 static inline int taps_ep_len(const struct taps_endpoint *ep)
 {
 	return ep->family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
-}
-
-/*
- * The connection sees the AF_TAPS socket's file, as net/smc's clcsock does
- * after fallback: tcp_splice_read() and others read sock->file->f_flags.
- * No reference is taken: the file outlives the connection, whose release
- * clears the pointer first (__sock_release() would skip the inode else).
- */
-static inline void taps_attach_file(struct socket *inner, struct socket *sock)
-{
-	inner->file = sock->file;
 }
 
 /* pernet.c */
@@ -317,19 +324,36 @@ void taps_nl_exit(void);
 void taps_nl_conn_event(struct taps_sock *tsk, int cmd, const struct taps_candidate *c, int err);
 void taps_nl_cache_event(struct net *net, const struct taps_cache_entry *e);
 
+/* inner.c */
+struct taps_owner {
+	const struct cred	*cred;
+	struct mem_cgroup	*memcg;
+};
+
+int taps_inner_create(struct taps_sock *tsk, int family, int protocol, struct socket **res);
+void taps_inner_adopt(struct sock *sk, struct socket *sock);
+void taps_inner_release(struct socket *sock);
+int taps_inner_bind(struct taps_sock *tsk, struct socket *sock, const struct taps_endpoint *addr);
+int taps_bind_permitted(struct net *net, __be16 port);
+void taps_redirect_wq(struct sock *isk, struct socket *sock);
+void taps_owner_enter(struct taps_sock *tsk, struct taps_owner *o);
+void taps_owner_exit(struct taps_owner *o);
+void taps_sync_sockopts(struct taps_sock *tsk, struct sock *isk);
+void taps_sync_sockopts_fresh(struct taps_sock *tsk, struct sock *isk);
+
 /* af_taps.c */
 void taps_sock_init(struct taps_sock *tsk);
 int taps_endpoint_from(struct taps_endpoint *ep, const struct sockaddr *uaddr, int len);
 int taps_addr_is_taps(const struct sockaddr *uaddr, int len);
 
 /* listen.c */
-void taps_redirect_wq(struct sock *isk, struct socket *sock);
-int taps_kern_socket(struct net *net, int family, int protocol, struct socket **res);
 int taps_bind(struct socket *sock, struct sockaddr *uaddr, int addr_len);
 int taps_listen(struct socket *sock, int backlog);
 int taps_accept(struct socket *sock, struct socket *newsock, int flags, bool kern);
 void taps_listen_stop(struct taps_sock *tsk);
 bool taps_listen_pending(struct taps_sock *tsk);
+int taps_listen_shutdown(struct taps_sock *tsk, int how);
+int taps_listen_getname(struct taps_sock *tsk, struct sockaddr *uaddr);
 
 /* optrec.c */
 int taps_optrec_set(struct taps_sock *tsk, int level, int optname, sockptr_t optval,
@@ -345,7 +369,6 @@ int taps_gather_protocols(const struct taps_sock *tsk, const u8 *order, int *pro
 			  int *n_pref, bool listener);
 int taps_race_start(struct taps_sock *tsk, const struct taps_endpoint *first);
 void taps_race_stop(struct taps_sock *tsk);
-void taps_sync_sockopts(struct sock *sk, struct sock *isk);
 
 /* sockopt.c */
 int taps_setsockopt(struct socket *sock, int level, int optname,
