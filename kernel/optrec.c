@@ -10,6 +10,11 @@
  * each attempt's kernel socket, and each kernel listener, gets every record
  * whose level fits its protocol and family before it connects or binds.
  *
+ * Only what allowlist.c lets through is recorded: options that set a value,
+ * which replaying on a socket a work item creates cannot turn into an
+ * action the caller did not take, and which no attempt's socket does more
+ * with than the caller's own socket would.
+ *
  * Nothing recorded may silently vanish:
  * - at record time the option is set on a short-lived kernel socket of a
  *   protocol of its level, after the records that would come before it on
@@ -33,6 +38,7 @@
 #include <linux/tcp.h>
 #include <linux/uaccess.h>
 #include <net/sock.h>
+#include <net/tcp.h>
 
 #include "taps.h"
 
@@ -126,7 +132,6 @@ static const struct {
 	{ SOL_IPV6,	AF_INET6,	IPPROTO_TCP },
 	{ SOL_SCTP,	AF_INET,	IPPROTO_SCTP },
 	{ SOL_SCTP,	AF_INET6,	IPPROTO_SCTP },
-	{ SOL_MPTCP,	AF_INET,	IPPROTO_MPTCP },
 };
 
 /*
@@ -197,18 +202,6 @@ static int taps_optrec_find(const struct taps_optrecs *r, int level, int optname
 	return -1;
 }
 
-/*
- * Options that change what connect() does, which a race cannot honour:
- * with TCP_FASTOPEN_CONNECT and a cached cookie the SYN waits for the first
- * write, so the attempt would never connect (0-RTT data comes with the
- * message services, TAPS_SEL_ZERO_RTT_MSG); TCP_REPAIR "connects" without
- * a handshake.
- */
-static bool taps_optrec_refused(int level, int optname)
-{
-	return level == SOL_TCP && (optname == TCP_FASTOPEN_CONNECT || optname == TCP_REPAIR);
-}
-
 /* Recording is for the Preconnection: unconnected, or after a failed race. */
 static bool taps_optrec_settable(const struct taps_sock *tsk)
 {
@@ -226,15 +219,17 @@ int taps_optrec_set(struct taps_sock *tsk, int level, int optname, sockptr_t opt
 		    unsigned int optlen)
 {
 	struct sock *sk = &tsk->sk;
+	char ulp[TCP_ULP_NAME_MAX];
 	struct taps_optrec *rec;
 	struct taps_optrecs *r;
 	int i, err;
 
-	/* kTLS needs an established TCP connection. */
-	if (level == SOL_TLS || !taps_optrec_settable(tsk))
+	/* kTLS and other TAPS_OPT_CONN options need the connection. */
+	err = taps_opt_check_set(level, optname, optval, optlen, false, ulp);
+	if (err)
+		return err;
+	if (!taps_optrec_settable(tsk))
 		return -ENOTCONN;
-	if (taps_optrec_refused(level, optname))
-		return -EOPNOTSUPP;
 	if (optlen > TAPS_OPTREC_MAX_LEN)
 		return -EINVAL;
 	rec = kmalloc(struct_size(rec, val, optlen), GFP_KERNEL_ACCOUNT);

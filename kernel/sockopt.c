@@ -4,14 +4,17 @@
  *
  * SOL_TAPS holds the Preconnection (endpoints, selection properties,
  * racing parameters) and TAPS_INFO.  The protocol levels (SOL_TCP,
- * SOL_SCTP, SOL_IP, SOL_IPV6, SOL_TLS, SOL_MPTCP) go to the connection
- * that won, so that e.g. kTLS is set up exactly as on a TCP socket.
+ * SOL_SCTP, SOL_IP, SOL_IPV6, SOL_TLS, SOL_MPTCP) go, for the options
+ * allowlist.c lets through, to the connection that won, so that e.g.
+ * kTLS is set up exactly as on a TCP socket; before it, optrec.c records
+ * them for the attempts.
  */
 
 #include <linux/in.h>
 #include <linux/in6.h>
 #include <linux/uaccess.h>
 #include <net/sock.h>
+#include <net/tcp.h>
 
 #include "taps.h"
 
@@ -103,9 +106,19 @@ int taps_setsockopt(struct socket *sock, int level, int optname,
 	int val, err = 0;
 
 	if (taps_pass_level(level)) {
+		char ulp[TCP_ULP_NAME_MAX];
+
 		inner = taps_inner(tsk);
 		if (!inner)
 			return taps_optrec_set(tsk, level, optname, optval, optlen);
+		err = taps_opt_check_set(level, optname, optval, optlen, true, ulp);
+		if (err)
+			return err;
+		/* The name checked, not the user's buffer, which may change. */
+		if (level == SOL_TCP && optname == TCP_ULP) {
+			optval = KERNEL_SOCKPTR(ulp);
+			optlen = strlen(ulp);
+		}
 		return inner->ops->setsockopt(inner, level, optname, optval, optlen);
 	}
 	if (level != SOL_TAPS)
@@ -215,6 +228,10 @@ int taps_getsockopt(struct socket *sock, int level, int optname,
 	int len, val;
 
 	if (taps_pass_level(level)) {
+		int err = taps_opt_check_get(level, optname);
+
+		if (err)
+			return err;
 		inner = taps_inner(tsk);
 		if (!inner)
 			return taps_optrec_get(tsk, level, optname, optval, optlen);

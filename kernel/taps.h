@@ -341,6 +341,17 @@ void taps_owner_exit(struct taps_owner *o);
 void taps_sync_sockopts(struct taps_sock *tsk, struct sock *isk);
 void taps_sync_sockopts_fresh(struct taps_sock *tsk, struct sock *isk);
 
+/* allowlist.c */
+#define TAPS_OPT_SET	BIT(0)	/* setsockopt(): recorded before connect, passed after */
+#define TAPS_OPT_GET	BIT(1)	/* getsockopt(): the record before connect, passed after */
+#define TAPS_OPT_CONN	BIT(2)	/* only on a connection: ENOTCONN before */
+#define TAPS_OPT_DENY	BIT(3)	/* known and refused: EOPNOTSUPP */
+
+u8 taps_opt_flags(int level, int optname);
+int taps_opt_check_set(int level, int optname, sockptr_t optval, unsigned int optlen,
+		       bool connected, char *name);
+int taps_opt_check_get(int level, int optname);
+
 /* af_taps.c */
 void taps_sock_init(struct taps_sock *tsk);
 int taps_endpoint_from(struct taps_endpoint *ep, const struct sockaddr *uaddr, int len);
