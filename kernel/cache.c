@@ -2,11 +2,20 @@
 /*
  * AF_TAPS: cached state (RFC 9623 section 4.2.2), per network namespace.
  *
- * One entry per (remote address, port, socket type) that took part in a
- * race: the protocol that won last, a smoothed handshake RTT of winners
- * and, per protocol, how often it won or failed and when.  The next race
- * in the namespace, whichever process makes it, tries the last winner
- * first and a protocol that failed more recently than it won last.
+ * One entry per (owner uid, remote address, port, socket type) that took
+ * part in a race: the protocol that won last, a smoothed handshake RTT of
+ * winners and, per protocol, how often it won or failed and when.  The
+ * next race of the same user in the namespace, whichever process makes it,
+ * tries the last winner first and a protocol that failed more recently
+ * than it won last.
+ *
+ * The cache is partitioned by the AF_TAPS socket owner's uid: a user's
+ * races read and write that user's entries only, so one user can neither
+ * learn where another connected (TAPS_INFO_F_CACHED, the racing order,
+ * the time to connect) nor steer another's races by making a protocol fail
+ * on purpose (a blackhole of one's own through SO_BINDTODEVICE, IP_TTL 1,
+ * TCP_SYNCNT 1).  Only administrators of the namespace see every
+ * partition, through netlink.
  *
  * A hash table and an LRU list under one spinlock: a race looks up its
  * candidates once and updates an entry once per outcome, so the lock is
@@ -21,6 +30,11 @@
 
 #include "taps.h"
 
+/*
+ * The key of a remote endpoint, as the policy's rules and the cache see it.
+ * An IPv4-mapped IPv6 address is the IPv4 address it carries: the same
+ * host and path, so the same rules and the same cached state.
+ */
 void taps_sockaddr_to_addr(const struct sockaddr_storage *ss, struct taps_addr *a)
 {
 	memset(a, 0, sizeof(*a));
@@ -33,17 +47,21 @@ void taps_sockaddr_to_addr(const struct sockaddr_storage *ss, struct taps_addr *
 	} else {
 		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
 
-		a->a6 = sin6->sin6_addr;
 		a->port = ntohs(sin6->sin6_port);
+		if (ipv6_addr_v4mapped(&sin6->sin6_addr)) {
+			a->family = AF_INET;
+			a->a4 = sin6->sin6_addr.s6_addr32[3];
+		} else {
+			a->a6 = sin6->sin6_addr;
+		}
 	}
 }
 
-static struct hlist_head *taps_cache_bucket(struct taps_cache *c, const struct taps_addr *key,
-					    u32 type)
+static u32 taps_cache_hash(const struct taps_addr *key, kuid_t uid, u32 type)
 {
 	BUILD_BUG_ON(sizeof(*key) % sizeof(u32));
-	return &c->hash[jhash2((const u32 *)key, sizeof(*key) / sizeof(u32), type) &
-			((1 << TAPS_CACHE_HASH_BITS) - 1)];
+	return jhash2((const u32 *)key, sizeof(*key) / sizeof(u32),
+		      type ^ __kuid_val(uid)) & ((1 << TAPS_CACHE_HASH_BITS) - 1);
 }
 
 static bool taps_cache_expired(const struct taps_cache_entry *e, unsigned long lifetime)
@@ -61,12 +79,13 @@ static void taps_cache_free(struct taps_cache *c, struct taps_cache_entry *e)
 
 /* Under c->lock: the live entry for @key, or NULL; drops an expired one. */
 static struct taps_cache_entry *taps_cache_find(struct taps_cache *c, const struct taps_addr *key,
-						u32 type, unsigned long lifetime)
+						kuid_t uid, u32 type, unsigned long lifetime)
 {
 	struct taps_cache_entry *e;
 
-	hlist_for_each_entry(e, taps_cache_bucket(c, key, type), hnode) {
-		if (e->type != type || memcmp(&e->key, key, sizeof(*key)))
+	lockdep_assert_held(&c->lock);
+	hlist_for_each_entry(e, &c->hash[taps_cache_hash(key, uid, type)], hnode) {
+		if (e->type != type || !uid_eq(e->uid, uid) || memcmp(&e->key, key, sizeof(*key)))
 			continue;
 		if (taps_cache_expired(e, lifetime)) {
 			taps_cache_free(c, e);
@@ -113,7 +132,8 @@ static bool taps_cache_params(struct net *net, unsigned long *lifetime, u32 *siz
  * yesterday and IPv4 today, IPv4 goes first); 1 otherwise.  Returns false
  * when the cache is off.
  */
-bool taps_cache_rank(struct net *net, struct taps_candidate *cand, u32 n, bool *hit)
+bool taps_cache_rank(struct net *net, kuid_t uid, struct taps_candidate *cand, u32 n,
+		     bool *hit)
 {
 	struct taps_cache *c = &taps_pernet(net)->cache;
 	unsigned long lifetime, newest = 0;
@@ -132,7 +152,7 @@ bool taps_cache_rank(struct net *net, struct taps_candidate *cand, u32 n, bool *
 		cand[i].rank = 1;
 		cand[i].won_at = 0;
 		taps_sockaddr_to_addr(&cand[i].addr, &key);
-		e = taps_cache_find(c, &key, SOCK_STREAM, lifetime);
+		e = taps_cache_find(c, &key, uid, SOCK_STREAM, lifetime);
 		if (!e)
 			continue;
 		*hit = true;
@@ -155,10 +175,13 @@ bool taps_cache_rank(struct net *net, struct taps_candidate *cand, u32 n, bool *
 }
 
 /*
- * Record the outcome of candidate @cand: won (@err 0, handshake RTT
- * @rtt_us) or failed with -@err.  Tells the monitor what changed.
+ * Record the outcome of candidate @cand in @uid's partition: won (@err 0,
+ * handshake RTT @rtt_us) or failed with -@err.  Tells the monitor what
+ * changed.  A new entry is charged to the caller's memory cgroup (the
+ * race's owner: taps_owner_enter()).
  */
-void taps_cache_update(struct net *net, const struct taps_candidate *cand, int err, u32 rtt_us)
+void taps_cache_update(struct net *net, kuid_t uid, const struct taps_candidate *cand, int err,
+		       u32 rtt_us)
 {
 	struct taps_cache *c = &taps_pernet(net)->cache;
 	struct taps_cache_entry *e, *fresh = NULL, snap;
@@ -172,22 +195,23 @@ void taps_cache_update(struct net *net, const struct taps_candidate *cand, int e
 	taps_sockaddr_to_addr(&cand->addr, &key);
 
 	spin_lock_bh(&c->lock);
-	e = taps_cache_find(c, &key, SOCK_STREAM, lifetime);
+	e = taps_cache_find(c, &key, uid, SOCK_STREAM, lifetime);
 	if (!e) {
 		/* New destination: allocate outside the lock, look again. */
 		spin_unlock_bh(&c->lock);
-		fresh = kzalloc(sizeof(*fresh), GFP_KERNEL);
+		fresh = kzalloc(sizeof(*fresh), GFP_KERNEL_ACCOUNT);
 		if (!fresh)
 			return;
 		spin_lock_bh(&c->lock);
-		e = taps_cache_find(c, &key, SOCK_STREAM, lifetime);
+		e = taps_cache_find(c, &key, uid, SOCK_STREAM, lifetime);
 	}
 	if (!e) {
 		e = fresh;
 		fresh = NULL;
 		e->key = key;
+		e->uid = uid;
 		e->type = SOCK_STREAM;
-		hlist_add_head(&e->hnode, taps_cache_bucket(c, &key, SOCK_STREAM));
+		hlist_add_head(&e->hnode, &c->hash[taps_cache_hash(&key, uid, SOCK_STREAM)]);
 		list_add(&e->lru, &c->lru);
 		c->n++;
 	}
@@ -261,31 +285,39 @@ void taps_cache_flush(struct net *net)
 }
 
 /*
- * Copy up to @max live entries matching the filter, most recently used
- * first, after skipping @skip of them: a netlink dump takes the cache in
- * such batches without holding the lock while it fills messages.
+ * Copy up to @max live entries matching the filter, in hash order, from
+ * the cursor @pos on: a netlink dump takes the cache in such batches
+ * without holding the lock while it fills messages.  @pos holds the
+ * bucket and the number of entries of that bucket already passed, so each
+ * batch costs what it copies plus one bucket's chain, whatever the size of
+ * the cache.  An entry added or removed between two batches may be missed
+ * or seen twice, as in any dump.
  */
 int taps_cache_snapshot(struct net *net, const struct taps_addr *filter, u8 prefixlen,
-			u32 skip, struct taps_cache_entry *out, u32 max)
+			struct taps_cache_pos *pos, struct taps_cache_entry *out, u32 max)
 {
 	struct taps_cache *c = &taps_pernet(net)->cache;
 	struct taps_cache_entry *e;
 	unsigned long lifetime;
-	u32 n = 0, size;
+	u32 n = 0, size, i;
 
 	taps_cache_params(net, &lifetime, &size);
 	spin_lock_bh(&c->lock);
-	list_for_each_entry(e, &c->lru, lru) {
-		if (n == max)
-			break;
-		if (taps_cache_expired(e, lifetime) || !taps_cache_match(e, filter, prefixlen))
-			continue;
-		if (skip) {
-			skip--;
-			continue;
+	for (; pos->bucket < ARRAY_SIZE(c->hash); pos->bucket++, pos->skip = 0) {
+		i = 0;
+		hlist_for_each_entry(e, &c->hash[pos->bucket], hnode) {
+			if (i++ < pos->skip)
+				continue;
+			if (n == max)
+				goto out;
+			pos->skip++;
+			if (taps_cache_expired(e, lifetime) ||
+			    !taps_cache_match(e, filter, prefixlen))
+				continue;
+			out[n++] = *e;
 		}
-		out[n++] = *e;
 	}
+out:
 	spin_unlock_bh(&c->lock);
 	return n;
 }

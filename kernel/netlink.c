@@ -79,6 +79,7 @@ static const struct nla_policy taps_cache_nl_policy[TAPS_CACHE_A_MAX + 1] = {
 	[TAPS_CACHE_A_SRTT]		= { .type = NLA_REJECT },
 	[TAPS_CACHE_A_AGE]		= { .type = NLA_REJECT },
 	[TAPS_CACHE_A_PROTO]		= { .type = NLA_REJECT },
+	[TAPS_CACHE_A_UID]		= { .type = NLA_REJECT },
 };
 
 static const struct nla_policy taps_nl_policy[TAPS_A_MAX + 1] = {
@@ -379,7 +380,8 @@ static int taps_nl_rule_dump(struct sk_buff *skb, struct netlink_callback *cb)
 
 /* Cached state */
 
-static int taps_nl_fill_cache(struct sk_buff *skb, const struct taps_cache_entry *e)
+static int taps_nl_fill_cache(struct sk_buff *skb, const struct taps_cache_entry *e,
+			      struct user_namespace *ns)
 {
 	unsigned long now = jiffies;
 	struct nlattr *nest, *pn;
@@ -390,6 +392,7 @@ static int taps_nl_fill_cache(struct sk_buff *skb, const struct taps_cache_entry
 		return -EMSGSIZE;
 	if (taps_nl_put_addr(skb, TAPS_CACHE_A_ADDR, &e->key) ||
 	    nla_put_u32(skb, TAPS_CACHE_A_TYPE, e->type) ||
+	    nla_put_u32(skb, TAPS_CACHE_A_UID, from_kuid_munged(ns, e->uid)) ||
 	    nla_put_u32(skb, TAPS_CACHE_A_WINNER, e->winner) ||
 	    nla_put_u32(skb, TAPS_CACHE_A_SRTT, e->srtt_us) ||
 	    nla_put_u64_64bit(skb, TAPS_CACHE_A_AGE, jiffies_to_msecs(now - e->updated),
@@ -441,12 +444,14 @@ static int taps_nl_cache_filter(struct nlattr *attr, struct taps_addr *a, u8 *pr
 
 #define TAPS_NL_CACHE_BATCH	32
 
-/* cb->args[0]: entries sent, cb->args[1]: a filter was given */
+/* cb->args[0], [1]: the cursor (struct taps_cache_pos) after what was sent */
 static int taps_nl_cache_dump(struct sk_buff *skb, struct netlink_callback *cb)
 {
 	const struct genl_dumpit_info *info = genl_dumpit_info(cb);
+	struct user_namespace *ns = sk_user_ns(NETLINK_CB(cb->skb).sk);
 	struct net *net = sock_net(skb->sk);
 	struct taps_cache_entry *batch;
+	struct taps_cache_pos pos, next;
 	struct taps_addr filter;
 	u8 prefixlen = 0;
 	int n, i, err;
@@ -460,9 +465,13 @@ static int taps_nl_cache_dump(struct sk_buff *skb, struct netlink_callback *cb)
 	batch = kmalloc_array(TAPS_NL_CACHE_BATCH, sizeof(*batch), GFP_KERNEL);
 	if (!batch)
 		return -ENOMEM;
+	pos.bucket = cb->args[0];
+	pos.skip = cb->args[1];
 	for (;;) {
+		/* A batch that does not fit is taken again from @pos. */
+		next = pos;
 		n = taps_cache_snapshot(net, info->attrs[TAPS_A_CACHE] ? &filter : NULL,
-					prefixlen, cb->args[0], batch, TAPS_NL_CACHE_BATCH);
+					prefixlen, &next, batch, TAPS_NL_CACHE_BATCH);
 		for (i = 0; i < n; i++) {
 			void *hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
 						cb->nlh->nlmsg_seq, &taps_nl_family,
@@ -470,17 +479,26 @@ static int taps_nl_cache_dump(struct sk_buff *skb, struct netlink_callback *cb)
 
 			if (!hdr)
 				goto full;
-			if (taps_nl_fill_cache(skb, &batch[i])) {
+			if (taps_nl_fill_cache(skb, &batch[i], ns)) {
 				genlmsg_cancel(skb, hdr);
 				goto full;
 			}
 			genlmsg_end(skb, hdr);
-			cb->args[0]++;
 		}
+		pos = next;
 		if (n < TAPS_NL_CACHE_BATCH)
 			break;
 	}
 full:
+	if (i < n && i > 0) {
+		/* Part of the batch went out: resume after those @i. */
+		next = pos;
+		taps_cache_snapshot(net, info->attrs[TAPS_A_CACHE] ? &filter : NULL,
+				    prefixlen, &next, batch, i);
+		pos = next;
+	}
+	cb->args[0] = pos.bucket;
+	cb->args[1] = pos.skip;
 	kfree(batch);
 	return skb->len;
 }
@@ -720,7 +738,7 @@ void taps_nl_cache_event(struct net *net, const struct taps_cache_entry *e)
 	skb = taps_nl_event_new(net, TAPS_EVENT_CACHE_UPDATE, &hdr);
 	if (!skb)
 		return;
-	if (taps_nl_fill_cache(skb, e)) {
+	if (taps_nl_fill_cache(skb, e, net->user_ns)) {
 		nlmsg_free(skb);
 		return;
 	}

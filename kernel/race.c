@@ -153,7 +153,7 @@ static void taps_attempt_failed(struct taps_sock *tsk, const struct taps_candida
 	 * says nothing about the destination to other sockets.
 	 */
 	if (!tsk->isolate && taps_err_rank(err))
-		taps_cache_update(net, c, err, 0);
+		taps_cache_update(net, tsk->sk.sk_uid, c, err, 0);
 	taps_nl_conn_event(tsk, TAPS_EVENT_ATTEMPT_FAILED, c, err);
 }
 
@@ -288,7 +288,7 @@ static void taps_race_won(struct taps_sock *tsk, struct taps_attempt *at)
 			   TAPS_STATS_A_WINS_INET6);
 	taps_stat_connect_time(net, tsk->connect_us);
 	if (!tsk->isolate)
-		taps_cache_update(net, c, 0, ktime_us_delta(now, at->start));
+		taps_cache_update(net, sk->sk_uid, c, 0, ktime_us_delta(now, at->start));
 	kfree(at);
 	taps_race_free(tsk);
 
@@ -469,6 +469,7 @@ int taps_gather_protocols(const struct taps_sock *tsk, const u8 *order, int *pro
 /*
  * Order endpoints as RFC 8305 section 4 does: the first endpoint's family
  * first, then alternate families, keeping the given order within each.
+ * An IPv4-mapped IPv6 address counts as IPv4.
  */
 static u32 taps_order_endpoints(const struct taps_endpoint *first, const struct taps_sock *tsk,
 				const struct taps_endpoint **out)
@@ -485,10 +486,10 @@ static u32 taps_order_endpoints(const struct taps_endpoint *first, const struct 
 	if (!n)
 		return 0;
 
-	fam = all[0]->family;
+	fam = taps_ep_family(all[0]);
 	while (used < n) {
 		for (k = 0; k < n; k++) {
-			if (!taken[k] && all[k]->family == fam)
+			if (!taken[k] && taps_ep_family(all[k]) == fam)
 				break;
 		}
 		if (k == n) {
@@ -533,7 +534,7 @@ static bool taps_cache_order(struct taps_candidate *cand, u32 n)
 			changed = true;
 	if (!changed)
 		return false;
-	tmp = kmemdup(cand, n * sizeof(*cand), GFP_KERNEL);
+	tmp = kmemdup(cand, n * sizeof(*cand), GFP_KERNEL_ACCOUNT);
 	if (!tmp)
 		return false;
 	for (rank = 0; rank <= 2; rank++)
@@ -620,7 +621,7 @@ static int taps_gather(struct taps_sock *tsk, const struct taps_endpoint *first)
 	}
 	if (tsk->isolate) {
 		tsk->info_flags |= TAPS_INFO_F_ISOLATED;
-	} else if (taps_cache_rank(net, tsk->cand, n, &hit)) {
+	} else if (taps_cache_rank(net, tsk->sk.sk_uid, tsk->cand, n, &hit)) {
 		taps_stat_inc(net, hit ? TAPS_STATS_A_CACHE_HITS : TAPS_STATS_A_CACHE_MISSES);
 		if (taps_cache_order(tsk->cand, n))
 			tsk->info_flags |= TAPS_INFO_F_CACHED;

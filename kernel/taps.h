@@ -10,6 +10,7 @@
 #include <linux/mutex.h>
 #include <linux/rcupdate.h>
 #include <linux/workqueue.h>
+#include <net/ipv6.h>
 #include <net/sock.h>
 #include <linux/taps.h>
 
@@ -129,6 +130,7 @@ struct taps_cache_entry {
 	struct hlist_node	hnode;
 	struct list_head	lru;
 	struct taps_addr	key;
+	kuid_t			uid;		/* whose races: partitions */
 	u32			type;
 	u32			winner;		/* IPPROTO_*, 0: none */
 	u32			srtt_us;
@@ -286,6 +288,14 @@ static inline struct socket *taps_inner(const struct taps_sock *tsk)
 	return tsk->inner;
 }
 
+/* The family an endpoint's packets use: ::ffff:a.b.c.d is IPv4. */
+static inline int taps_ep_family(const struct taps_endpoint *ep)
+{
+	if (ep->family == AF_INET6 && ipv6_addr_v4mapped(&ep->sin6.sin6_addr))
+		return AF_INET;
+	return ep->family;
+}
+
 static inline int taps_ep_len(const struct taps_endpoint *ep)
 {
 	return ep->family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
@@ -308,14 +318,22 @@ void taps_stat_connect_time(struct net *net, u64 us);
 /* cache.c */
 void taps_cache_init(struct taps_cache *c);
 void taps_cache_exit(struct taps_cache *c);
-bool taps_cache_rank(struct net *net, struct taps_candidate *cand, u32 n, bool *hit);
+bool taps_cache_rank(struct net *net, kuid_t uid, struct taps_candidate *cand, u32 n,
+		     bool *hit);
 u32 taps_cache_count(struct net *net);
-void taps_cache_update(struct net *net, const struct taps_candidate *c, int err, u32 rtt_us);
+void taps_cache_update(struct net *net, kuid_t uid, const struct taps_candidate *c, int err,
+		       u32 rtt_us);
 void taps_cache_shrink(struct net *net, u32 size);
 int taps_cache_del(struct net *net, const struct taps_addr *a, u8 prefixlen);
 void taps_cache_flush(struct net *net);
+/* A dump's place in the cache: a hash bucket, entries of it passed. */
+struct taps_cache_pos {
+	u32	bucket;
+	u32	skip;
+};
+
 int taps_cache_snapshot(struct net *net, const struct taps_addr *filter, u8 prefixlen,
-			u32 skip, struct taps_cache_entry *out, u32 max);
+			struct taps_cache_pos *pos, struct taps_cache_entry *out, u32 max);
 void taps_sockaddr_to_addr(const struct sockaddr_storage *ss, struct taps_addr *a);
 
 /* netlink.c */

@@ -57,7 +57,7 @@ t_second_fast() {
 		$(ent $SRV4 4250)[0]['protocols']['sctp']['failure'] == 0 and
 		$(ent $SRV4 4250)[0]['srtt_us'] > 0 and
 		$(ent $SRV4 4250)[0]['age_ms'] < 60000" "cache show -j after two wins" || bad=1
-	tc cache show | grep -q "^$SRV4 port 4250 stream winner sctp srtt [0-9.]*[mu]\?s age [0-9.]*[mu]\?s .*sctp 2/0" ||
+	tc cache show | grep -q "^$SRV4 port 4250 stream uid 0 winner sctp srtt [0-9.]*[mu]\?s age [0-9.]*[mu]\?s .*sctp 2/0" ||
 		{ echo "# cache show text: $(tc cache show)"; bad=1; }
 	nft_flush
 	return $bad

@@ -18,6 +18,7 @@ static const struct nl_attr_spec cache_spec[TAPS_CACHE_A_MAX + 1] = {
 	[TAPS_CACHE_A_WINNER]	= { MNL_TYPE_U32, 0 },
 	[TAPS_CACHE_A_SRTT]	= { MNL_TYPE_U32, 0 },
 	[TAPS_CACHE_A_AGE]	= { MNL_TYPE_U64, 0 },
+	[TAPS_CACHE_A_UID]	= { MNL_TYPE_U32, 0 },
 	/* TAPS_CACHE_A_PROTO repeats: walked by walk_protos() */
 };
 
@@ -85,7 +86,7 @@ static void print_type(uint32_t type)
 		printf(" type %u", type);
 }
 
-/* "192.0.2.1 port 8080 stream winner tcp srtt 812us age 3s tcp 1/0" */
+/* "192.0.2.1 port 8080 stream uid 1000 winner tcp srtt 812us age 3s tcp 1/0" */
 void print_cache_entry(const struct nlattr *nest)
 {
 	const struct nlattr *tb[TAPS_CACHE_A_MAX + 1];
@@ -101,6 +102,8 @@ void print_cache_entry(const struct nlattr *nest)
 		printf(" port %u", a.port);
 	if (tb[TAPS_CACHE_A_TYPE])
 		print_type(mnl_attr_get_u32(tb[TAPS_CACHE_A_TYPE]));
+	if (tb[TAPS_CACHE_A_UID])
+		printf(" uid %u", mnl_attr_get_u32(tb[TAPS_CACHE_A_UID]));
 	if (tb[TAPS_CACHE_A_WINNER]) {
 		fputs(" winner ", stdout);
 		if (mnl_attr_get_u32(tb[TAPS_CACHE_A_WINNER]))
@@ -160,6 +163,8 @@ void json_cache_members(struct json *j, const struct nlattr *nest)
 		else
 			json_uint(j, "type", type);
 	}
+	if (tb[TAPS_CACHE_A_UID])
+		json_uint(j, "uid", mnl_attr_get_u32(tb[TAPS_CACHE_A_UID]));
 	if (tb[TAPS_CACHE_A_WINNER])
 		json_ipproto(j, "winner", mnl_attr_get_u32(tb[TAPS_CACHE_A_WINNER]));
 	if (tb[TAPS_CACHE_A_SRTT])

@@ -225,6 +225,7 @@ enum {
 	TAPS_CACHE_A_SRTT,		/* u32, us: smoothed handshake RTT of winners */
 	TAPS_CACHE_A_AGE,		/* u64, ms since the last update */
 	TAPS_CACHE_A_PROTO,		/* nest, one per protocol: TAPS_CACHE_PROTO_A_* */
+	TAPS_CACHE_A_UID,		/* u32: whose races the entry is about */
 
 	__TAPS_CACHE_A_MAX
 };
