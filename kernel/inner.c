@@ -249,9 +249,11 @@ static void __taps_sync_sockopts(struct taps_sock *tsk, struct sock *isk, bool f
 			WRITE_ONCE(isk->sk_rcvlowat, lowat);
 	}
 	WRITE_ONCE(tsk->rcvlowat_synced, lowat);
-	if (sk->sk_userlocks & SOCK_SNDBUF_LOCK) {
+	if ((sk->sk_userlocks & SOCK_SNDBUF_LOCK) &&
+	    isk->sk_sndbuf != READ_ONCE(sk->sk_sndbuf)) {
 		isk->sk_userlocks |= SOCK_SNDBUF_LOCK;
 		WRITE_ONCE(isk->sk_sndbuf, READ_ONCE(sk->sk_sndbuf));
+		/* As sk_setsockopt(): writers may go on with more room. */
 		isk->sk_write_space(isk);
 	}
 	if (sk->sk_userlocks & SOCK_RCVBUF_LOCK) {
