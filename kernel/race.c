@@ -521,25 +521,36 @@ static const struct taps_rule *taps_rule_match(const struct taps_policy *pol,
 	return NULL;
 }
 
-/* Stable sort of the candidates by cache rank; true if the order changed. */
-static bool taps_cache_order(struct taps_candidate *cand, u32 n)
+/* The sort keys of a candidate, 0 to TAPS_NPROTO - 1 both. */
+enum taps_cand_key {
+	TAPS_KEY_SLOT,		/* the protocol's place at its endpoint */
+	TAPS_KEY_RANK,		/* the cache's rank */
+};
+
+static u8 taps_cand_key(const struct taps_candidate *c, enum taps_cand_key key)
+{
+	return key == TAPS_KEY_RANK ? c->rank : c->slot;
+}
+
+/* Stable sort of the candidates by @key; true if the order changed. */
+static bool taps_cand_sort(struct taps_candidate *cand, u32 n, enum taps_cand_key key)
 {
 	struct taps_candidate *tmp;
 	bool changed = false;
 	u32 i, k = 0;
-	u8 rank;
+	u8 v;
 
 	for (i = 1; i < n; i++)
-		if (cand[i].rank < cand[i - 1].rank)
+		if (taps_cand_key(&cand[i], key) < taps_cand_key(&cand[i - 1], key))
 			changed = true;
 	if (!changed)
 		return false;
 	tmp = kmemdup(cand, n * sizeof(*cand), GFP_KERNEL_ACCOUNT);
 	if (!tmp)
 		return false;
-	for (rank = 0; rank <= 2; rank++)
+	for (v = 0; v < TAPS_NPROTO; v++)
 		for (i = 0; i < n; i++)
-			if (tmp[i].rank == rank)
+			if (taps_cand_key(&tmp[i], key) == v)
 				cand[k++] = tmp[i];
 	kfree(tmp);
 	return true;
@@ -549,14 +560,20 @@ static bool taps_cache_order(struct taps_candidate *cand, u32 n)
  * Candidates = endpoints (RFC 8305 order) x protocols the application
  * allows (its preference first, then the policy's order), less what the
  * policy and the endpoint's rule prohibit; the rule's preferred protocol
- * goes ahead of the policy's order.  Then the cached state moves the last
- * winner first and recent failures last, and the policy caps the count.
+ * goes ahead of the policy's order.  They race protocol-major: every
+ * endpoint with its first protocol, families interleaved, then every
+ * endpoint with its second, as Happy Eyeballs v3 sorts QUIC and TCP: a
+ * broken family costs one attempt delay (the next candidate is the other
+ * family), and so does a blocked protocol to one address (the next is the
+ * next protocol).  Then the cached state moves the last winner first and
+ * recent failures last, and the policy caps the count.
+ * Documentation/design.md has the rule with an example per failure.
  */
 static int taps_gather(struct taps_sock *tsk, const struct taps_endpoint *first)
 {
 	const struct taps_endpoint *ep[TAPS_MAX_RACE_ENDPOINTS];
 	struct net *net = sock_net(&tsk->sk);
-	u32 n_ep, e, n = 0, max, rule_delay = 0, pol_delay;
+	u32 n_ep, e, n = 0, max, rule_delay = 0, pol_delay, first_c;
 	int proto[TAPS_NPROTO], n_proto, n_pref, p;
 	const struct taps_policy *pol;
 	bool hit;
@@ -585,6 +602,7 @@ static int taps_gather(struct taps_sock *tsk, const struct taps_endpoint *first)
 			if (!e)
 				rule_delay = rule->attempt_delay_ms;
 		}
+		first_c = n;
 		for (p = 0; p < n_proto; p++) {
 			struct taps_candidate *c;
 
@@ -610,6 +628,8 @@ static int taps_gather(struct taps_sock *tsk, const struct taps_endpoint *first)
 				}
 			}
 		}
+		for (p = first_c; p < n; p++)
+			tsk->cand[p].slot = p - first_c;
 	}
 	max = pol->max_candidates;
 	pol_delay = pol->attempt_delay_ms;
@@ -619,11 +639,12 @@ static int taps_gather(struct taps_sock *tsk, const struct taps_endpoint *first)
 		taps_stat_inc(net, TAPS_STATS_A_POLICY_DENIED);
 		return -EPERM;
 	}
+	taps_cand_sort(tsk->cand, n, TAPS_KEY_SLOT);
 	if (tsk->isolate) {
 		tsk->info_flags |= TAPS_INFO_F_ISOLATED;
 	} else if (taps_cache_rank(net, tsk->sk.sk_uid, tsk->cand, n, &hit)) {
 		taps_stat_inc(net, hit ? TAPS_STATS_A_CACHE_HITS : TAPS_STATS_A_CACHE_MISSES);
-		if (taps_cache_order(tsk->cand, n))
+		if (taps_cand_sort(tsk->cand, n, TAPS_KEY_RANK))
 			tsk->info_flags |= TAPS_INFO_F_CACHED;
 	}
 	tsk->n_cand = min(n, max);

@@ -173,6 +173,7 @@ struct taps_candidate {
 	struct sockaddr_storage	addr;
 	int			addrlen;
 	int			protocol;	/* IPPROTO_* */
+	u8			slot;		/* the protocol's place at its endpoint */
 	u8			rank;		/* cache: 0 last winner, 1, 2 failed */
 	unsigned long		won_at;		/* cache: jiffies of its last win */
 };
