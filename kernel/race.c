@@ -32,10 +32,10 @@ static void taps_kick(struct taps_sock *tsk)
 }
 
 /*
- * An attempt's state changed.  While connect() is starting the race it
- * looks at the attempts itself right after (taps_race_start()), so no
- * work item is needed: the barrier pairs with the one there, and either
- * connect() sees this change or this sees connect() no longer looking.
+ * An attempt's state changed.  While the race is starting an attempt it
+ * looks at the attempts itself right after (taps_start_next_and_look()),
+ * so no work item is needed: the barrier pairs with the one there, and
+ * either the race sees this change or this sees it no longer looking.
  */
 static void taps_attempt_event(struct taps_sock *tsk)
 {
@@ -328,6 +328,26 @@ static int taps_attempt_error(const struct taps_attempt *at)
 }
 
 /*
+ * Start the next candidate, then look at it at once: on loopback and veth
+ * its handshake is over before kernel_connect() returns, and deciding here
+ * saves a work item and a wakeup.  @starting keeps its callbacks from
+ * queueing one meanwhile; the barrier pairs with the one in
+ * taps_attempt_event(): either this sees the attempt's state change, or
+ * the callback sees @starting clear and queues the work.
+ */
+static bool taps_start_next_and_look(struct taps_sock *tsk)
+{
+	bool started;
+
+	WRITE_ONCE(tsk->starting, true);
+	started = taps_start_next(tsk);
+	WRITE_ONCE(tsk->starting, false);
+	/* Clear @starting before the caller reads the attempts' states. */
+	smp_mb();
+	return started;
+}
+
+/*
  * Step the race: look at every attempt, start the next candidate when one
  * failed or the attempt delay has passed, end the race when nothing is
  * left or the connection timeout has passed, and arm the delay timer for
@@ -336,11 +356,13 @@ static int taps_attempt_error(const struct taps_attempt *at)
 static void __taps_race_step(struct taps_sock *tsk)
 {
 	struct taps_attempt *at, *tmp;
-	bool failed = false;
+	bool failed;
 	ktime_t now;
 	int err;
 
 	sock_owned_by_me(&tsk->sk);
+again:
+	failed = false;
 	list_for_each_entry_safe(at, tmp, &tsk->attempts, node) {
 		struct sock *isk = at->sock->sk;
 		int st = READ_ONCE(isk->sk_state);
@@ -367,8 +389,9 @@ static void __taps_race_step(struct taps_sock *tsk)
 		return;
 	}
 	/* A failure starts the next candidate at once (RFC 8305 section 5). */
-	if (failed || ktime_compare(now, tsk->next_at) >= 0)
-		taps_start_next(tsk);
+	if ((failed || ktime_compare(now, tsk->next_at) >= 0) &&
+	    taps_start_next_and_look(tsk))
+		goto again;
 	if (list_empty(&tsk->attempts) && tsk->next_cand >= tsk->n_cand) {
 		taps_race_fail(tsk, tsk->race_err ?: ETIMEDOUT);
 		return;
@@ -685,16 +708,8 @@ int taps_race_start(struct taps_sock *tsk, const struct taps_endpoint *first)
 		tsk->deadline = ktime_add_ms(tsk->start, tsk->conn_timeout_ms);
 		hrtimer_start(&tsk->timeout_timer, tsk->deadline, HRTIMER_MODE_ABS);
 	}
-	WRITE_ONCE(tsk->starting, true);
-	taps_start_next(tsk);
-	WRITE_ONCE(tsk->starting, false);
-	/* Clear @starting before reading the attempts' states; pairs with
-	 * the barrier in taps_attempt_event().
-	 */
-	smp_mb();
-	/* On loopback and veth the handshake is over by now: decide here,
-	 * without a work item and a wakeup.
-	 */
+	/* The first candidate starts now, in connect() itself. */
+	tsk->next_at = tsk->start;
 	__taps_race_step(tsk);
 	return 0;
 }
