@@ -415,11 +415,6 @@ static struct proto taps_proto = {
 	.owner		= THIS_MODULE,
 	.keepalive	= taps_keepalive,
 	.obj_size	= sizeof(struct taps_sock),
-	/* getsockopt(TAPS_REMOTE_ENDPOINTS) copies the list out of the sock:
-	 * hardened usercopy allows it from this field only.
-	 */
-	.useroffset	= offsetof(struct taps_sock, ep),
-	.usersize	= sizeof_field(struct taps_sock, ep),
 };
 
 static void taps_sock_destruct(struct sock *sk)
@@ -430,6 +425,7 @@ static void taps_sock_destruct(struct sock *sk)
 		put_cred(tsk->cred);
 	if (tsk->bind_cred)
 		put_cred(tsk->bind_cred);
+	kfree(tsk->ep);
 }
 
 void taps_sock_init(struct taps_sock *tsk)

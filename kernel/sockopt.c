@@ -74,27 +74,45 @@ static int taps_check_unconnected(const struct taps_sock *tsk)
 	return 0;
 }
 
+/*
+ * The list lives outside the sock, allocated to its length (most sockets
+ * never set one): read and checked before the lock, swapped under it.
+ */
 static int taps_set_endpoints(struct taps_sock *tsk, sockptr_t optval, unsigned int optlen)
 {
-	struct taps_endpoint ep[TAPS_MAX_ENDPOINTS];
+	struct taps_endpoint *ep = NULL, *old;
 	u32 n, i;
 	int err;
 
-	if (optlen % sizeof(ep[0]) || optlen > sizeof(ep))
+	if (optlen % sizeof(*ep) || optlen > TAPS_MAX_ENDPOINTS * sizeof(*ep))
 		return -EINVAL;
-	n = optlen / sizeof(ep[0]);
-	if (n && copy_from_sockptr(ep, optval, optlen))
-		return -EFAULT;
-	for (i = 0; i < n; i++) {
-		if (ep[i].family != AF_INET && ep[i].family != AF_INET6)
-			return -EAFNOSUPPORT;
+	n = optlen / sizeof(*ep);
+	if (n) {
+		ep = kmalloc(optlen, GFP_KERNEL_ACCOUNT);
+		if (!ep)
+			return -ENOMEM;
+		if (copy_from_sockptr(ep, optval, optlen)) {
+			kfree(ep);
+			return -EFAULT;
+		}
 	}
+	for (i = 0; i < n; i++) {
+		if (ep[i].family != AF_INET && ep[i].family != AF_INET6) {
+			kfree(ep);
+			return -EAFNOSUPPORT;
+		}
+	}
+	lock_sock(&tsk->sk);
 	err = taps_check_unconnected(tsk);
-	if (err)
-		return err;
-	memcpy(tsk->ep, ep, optlen);
-	tsk->n_ep = n;
-	return 0;
+	if (!err) {
+		old = tsk->ep;
+		tsk->ep = ep;
+		tsk->n_ep = n;
+		ep = old;
+	}
+	release_sock(&tsk->sk);
+	kfree(ep);
+	return err;
 }
 
 int taps_setsockopt(struct socket *sock, int level, int optname,
@@ -124,12 +142,8 @@ int taps_setsockopt(struct socket *sock, int level, int optname,
 	if (level != SOL_TAPS)
 		return -ENOPROTOOPT;
 
-	if (optname == TAPS_REMOTE_ENDPOINTS) {
-		lock_sock(sk);
-		err = taps_set_endpoints(tsk, optval, optlen);
-		release_sock(sk);
-		return err;
-	}
+	if (optname == TAPS_REMOTE_ENDPOINTS)
+		return taps_set_endpoints(tsk, optval, optlen);
 
 	switch (optname) {
 	case TAPS_ATTEMPT_DELAY:
@@ -253,8 +267,8 @@ int taps_getsockopt(struct socket *sock, int level, int optname,
 		len = min_t(unsigned int, len, sizeof(info));
 		break;
 	case TAPS_REMOTE_ENDPOINTS:
-		len = min_t(unsigned int, len, tsk->n_ep * sizeof(tsk->ep[0]));
-		len -= len % sizeof(tsk->ep[0]);
+		len = min_t(unsigned int, len, tsk->n_ep * sizeof(*tsk->ep));
+		len -= len % sizeof(*tsk->ep);
 		src = tsk->ep;
 		break;
 	case TAPS_ATTEMPT_DELAY:

@@ -228,7 +228,7 @@ struct taps_sock {
 	const struct cred	*bind_cred;	/* of bind(), when @bound */
 
 	/* Preconnection: what the application asked for */
-	struct taps_endpoint	ep[TAPS_MAX_ENDPOINTS];
+	struct taps_endpoint	*ep;	/* @n_ep of them, or NULL */
 	u32			n_ep;
 	u8			sel[TAPS_SEL_COUNT];
 	u32			protocols;
