@@ -30,6 +30,8 @@ HOST_TESTS_C	:= $(wildcard selftests/host/*.c)
 HOST_TESTS_SH	:= $(wildcard selftests/host/*.sh)
 VM_TIMEOUT	?= 1800
 TEST_TIMEOUT	?= 900
+# How long selftests/sockfuzz fuzzes; check-debug gives it longer.
+SOCKFUZZ_SECONDS ?= 30
 SKIP_TESTS	?=
 # Tests to leave out on the debug kernel, which runs the suite 5 to 10
 # times slower: none (the whole suite takes about 30 minutes there).
@@ -115,7 +117,8 @@ host-check: all
 vm-check: all
 	@rm -rf $(RES)/vm && mkdir -p $(RES)/vm
 	@tools/vm/run -r $(KVER) -M $(KB)/taps.ko -t $(VM_TIMEOUT) -o $(RES)/vm \
-		-- env TAPS_TEST_TIMEOUT=$(TEST_TIMEOUT) selftests/run_tests \
+		-- env TAPS_TEST_TIMEOUT=$(TEST_TIMEOUT) \
+		TAPS_SOCKFUZZ_SECONDS=$(SOCKFUZZ_SECONDS) selftests/run_tests \
 		/run/tapsvm/out/tests $(VM_TESTS) \
 		2>&1 | tee $(RES)/vm/run.log; rc=$${PIPESTATUS[0]}; \
 		tools/vm-verdict $$rc $(KVER) $(RES)/vm/run.log >$(RES)/vm/vm.tap
@@ -132,7 +135,7 @@ check-debug:
 	@rm -rf $(RES)
 	@dk=$$(tools/vm/kver -d) && $(MAKE) --no-print-directory all KVER=$$dk && \
 		$(MAKE) --no-print-directory vm-check KVER=$$dk VM_TIMEOUT=3600 \
-			TEST_TIMEOUT=1800 SKIP_TESTS="$(DEBUG_SKIP)"; \
+			TEST_TIMEOUT=1800 SOCKFUZZ_SECONDS=150 SKIP_TESTS="$(DEBUG_SKIP)"; \
 		tools/tap-summary $(RES)
 
 run: deps all

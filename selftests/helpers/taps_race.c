@@ -3,18 +3,32 @@
  * taps_race: race AF_TAPS connections for the shell tests and print what
  * happened as one line of key=value words per connect().
  *
- *   taps_race [-N NETNS] [-p LIST] [-d MS] [-i] [-m PREF] [-M PREF] [-T MS]
- *             [-r N] [-H] [-W] ADDR PORT [ADDR PORT...]
- *   taps_race [-N NETNS] -L PORT
+ *   taps_race [-N NETNS] [-u UID] [-p LIST] [-d MS] [-i] [-m PREF] [-M PREF]
+ *             [-T MS] [-O LEVEL:NAME:VAL]... [-B DEV] [-b ADDR/PORT] [-G]
+ *             [-F ADDR/PORT] [-r N] [-H] [-W] [-c] ADDR PORT [ADDR PORT...]
+ *   taps_race [-N NETNS] [-u UID] [-S BYTES] -L PORT
  *   taps_race [-N NETNS] [-p LIST] [-j THREADS] -C FIRST:COUNT ADDR
  *
  * -N NETNS  setns() into /run/netns/NETNS first (saves an "ip netns exec")
+ * -u UID    then become uid and gid UID, no groups, no capabilities (saves
+ *           a setpriv; after -N, which needs root)
  * -p LIST   TAPS_PROTOCOLS: tcp,sctp,mptcp
  * -d MS     TAPS_ATTEMPT_DELAY
  * -i        TAPS_ISOLATE = 1
  * -m / -M   TAPS_SEL_MULTISTREAMING / TAPS_SEL_MULTIPATH: none, require,
  *           prefer, avoid, prohibit
  * -T MS     TAPS_CONN_TIMEOUT
+ * -O L:N:V  setsockopt(LEVEL, NAME) with the int VAL before connect()
+ *           (recorded at a protocol level); repeatable, up to 8
+ * -B DEV    SO_BINDTODEVICE
+ * -b A/P    bind() to ADDR port PORT first (ADDR "taps": a sockaddr_taps)
+ * -G        gate: after socket setup and bind(), print "bound" and wait for
+ *           a line on standard input before connecting
+ * -F A/P    first connect() the same socket to ADDR port PORT alone and
+ *           print its line, then race the endpoints on it (a second race)
+ * -c        classic: a plain socket of the -p protocol (TCP unless sctp)
+ *           connects to the first endpoint (-T MS: as SO_SNDTIMEO, so
+ *           EINPROGRESS when it expires); prints rc, errno and err only
  * -r N      N connect()s one after the other, a new socket and a line each
  * -H        hold: keep the sockets open until standard input reaches EOF
  *           (after printing "ready")
@@ -23,6 +37,8 @@
  *           AF_TAPS connect(), so the cache stays empty
  * -L PORT   an AF_TAPS listener on PORT (all protocols): prints its line,
  *           "ready", accepts and holds connections until stdin reaches EOF
+ * -S BYTES  with -L: at that EOF, send BYTES (without blocking) on every
+ *           connection accepted, then close everything and exit
  * -C F:N    churn: one connect() to each port F..F+N-1 of ADDR, spread over
  *           -j THREADS (default 4); prints one summary line
  *
@@ -44,6 +60,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <grp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -55,6 +72,11 @@
 
 static struct taps_endpoint eps[TAPS_MAX_ENDPOINTS];
 static int n_eps, protos, delay, isolate, sel_ms = -1, sel_mp = -1, timeout = -1;
+static struct { int level, name, val; } opts[8];
+static int n_opts;
+static const char *bind_dev;
+static struct sockaddr_storage bind_addr;
+static socklen_t bind_len;
 
 static double now_ms(void)
 {
@@ -98,6 +120,12 @@ static const char *err_name(int e)
 	case EACCES: return "EACCES";
 	case ENOPROTOOPT: return "ENOPROTOOPT";
 	case EINTR: return "EINTR";
+	case EALREADY: return "EALREADY";
+	case EISCONN: return "EISCONN";
+	case EINPROGRESS: return "EINPROGRESS";
+	case EOPNOTSUPP: return "EOPNOTSUPP";
+	case EADDRINUSE: return "EADDRINUSE";
+	case ENOTCONN: return "ENOTCONN";
 	}
 	return "E?";
 }
@@ -132,6 +160,31 @@ static int parse_ep(const char *addr, int port, struct taps_endpoint *ep)
 		return 0;
 	}
 	return -1;
+}
+
+/* "ADDR/PORT" into @ss (ADDR "taps": a sockaddr_taps); its length, 0 if bad. */
+static socklen_t parse_addr_port(const char *arg, struct sockaddr_storage *ss)
+{
+	char addr[64];
+	const char *slash = strrchr(arg, '/');
+	struct taps_endpoint ep;
+
+	memset(ss, 0, sizeof(*ss));
+	if (!slash || slash - arg >= (int)sizeof(addr))
+		return 0;
+	memcpy(addr, arg, slash - arg);
+	addr[slash - arg] = 0;
+	if (!strcmp(addr, "taps")) {
+		struct sockaddr_taps *st = (struct sockaddr_taps *)ss;
+
+		st->stap_family = taps_family();
+		st->stap_port = htons(atoi(slash + 1));
+		return sizeof(*st);
+	}
+	if (parse_ep(addr, atoi(slash + 1), &ep))
+		return 0;
+	memcpy(ss, &ep, sizeof(ep));
+	return ep.family == AF_INET ? sizeof(ep.sin) : sizeof(ep.sin6);
 }
 
 static int parse_pref(const char *s)
@@ -173,6 +226,7 @@ static int set_int(int fd, int opt, int val)
 static int new_socket(void)
 {
 	int fd = socket(taps_family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int i;
 
 	if (fd < 0) {
 		perror("taps_race: socket");
@@ -186,6 +240,24 @@ static int new_socket(void)
 	    (sel_mp >= 0 && set_int(fd, TAPS_SEL_MULTIPATH, sel_mp)) ||
 	    (timeout >= 0 && set_int(fd, TAPS_CONN_TIMEOUT, timeout))) {
 		perror("taps_race: setsockopt");
+		close(fd);
+		return -1;
+	}
+	for (i = 0; i < n_opts; i++) {
+		if (setsockopt(fd, opts[i].level, opts[i].name, &opts[i].val, sizeof(int))) {
+			fprintf(stderr, "taps_race: setsockopt(%d, %d, %d): %s\n", opts[i].level,
+				opts[i].name, opts[i].val, strerror(errno));
+			close(fd);
+			return -1;
+		}
+	}
+	if (bind_dev && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, bind_dev, strlen(bind_dev))) {
+		perror("taps_race: SO_BINDTODEVICE");
+		close(fd);
+		return -1;
+	}
+	if (bind_len && bind(fd, (struct sockaddr *)&bind_addr, bind_len)) {
+		perror("taps_race: bind");
 		close(fd);
 		return -1;
 	}
@@ -265,10 +337,27 @@ static void hold_until_eof(void)
 		;
 }
 
-static int listen_mode(int port)
+/* -S: send @bytes on @fd without blocking, as much as fits. */
+static void send_some(int fd, int bytes)
+{
+	static char buf[4096];
+
+	memset(buf, 'x', sizeof(buf));
+	while (bytes > 0) {
+		ssize_t n = send(fd, buf, bytes < (int)sizeof(buf) ? bytes : (int)sizeof(buf),
+				 MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (n <= 0)
+			return;
+		bytes -= n;
+	}
+}
+
+static int listen_mode(int port, int send_bytes)
 {
 	struct sockaddr_taps st;
-	int fd = new_socket(), c;
+	int fd = new_socket(), c, i, n_acc = 0;
+	static int acc[1024];
 	struct pollfd p[2];
 
 	if (fd < 0)
@@ -293,13 +382,21 @@ static int listen_mode(int port)
 		if (poll(p, 2, -1) < 0)
 			continue;
 		if (p[0].revents && read(0, buf, sizeof(buf)) <= 0)
-			return 0;
+			break;
 		if (p[1].revents & POLLIN) {
 			c = accept(fd, NULL, NULL);
-			if (c >= 0)
+			if (c >= 0) {
 				print_line(c, 0, 0, 0);	/* held until exit */
+				if (n_acc < (int)(sizeof(acc) / sizeof(acc[0])))
+					acc[n_acc++] = c;
+			}
 		}
 	}
+	for (i = 0; i < n_acc && send_bytes; i++) {
+		send_some(acc[i], send_bytes);
+		close(acc[i]);
+	}
+	return 0;
 }
 
 /* ---- churn ------------------------------------------------------------- */
@@ -373,13 +470,42 @@ static int churn_mode(const char *range, int threads, const char *addr)
 	return 0;
 }
 
+/* -c: a plain TCP or SCTP client of the first endpoint. */
+static int plain_client(int hold)
+{
+	socklen_t alen = eps[0].family == AF_INET6 ? sizeof(eps[0].sin6) : sizeof(eps[0].sin);
+	int fd = socket(eps[0].family, SOCK_STREAM | SOCK_CLOEXEC,
+			protos == TAPS_P_SCTP ? IPPROTO_SCTP : IPPROTO_TCP);
+	int rc, err;
+
+	if (fd < 0) {
+		perror("taps_race: socket");
+		return 2;
+	}
+	if (timeout > 0) {
+		struct timeval tv = { .tv_sec = timeout / 1000, .tv_usec = timeout % 1000 * 1000 };
+
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	}
+	rc = connect(fd, (struct sockaddr *)&eps[0], alen);
+	err = rc ? errno : 0;
+	printf("rc=%d errno=%d err=%s\n", rc, err, err_name(err));
+	fflush(stdout);
+	if (hold)
+		hold_until_eof();
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int opt, i, repeat = 1, hold = 0, wait = 0, listen_port = -1, threads = 4;
+	int gate = 0, send_bytes = 0, plain = 0;
+	struct sockaddr_storage first;
+	socklen_t first_len = 0;
 	const char *churn = NULL;
 	int *fds;
 
-	while ((opt = getopt(argc, argv, "N:p:d:im:M:T:r:HWL:C:j:")) != -1) {
+	while ((opt = getopt(argc, argv, "N:u:p:d:im:M:T:r:HWL:C:j:O:B:b:GF:S:c")) != -1) {
 		switch (opt) {
 		case 'N': {
 			char path[256];
@@ -392,6 +518,15 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			close(nsfd);
+			break;
+		}
+		case 'u': {
+			uid_t u = atoi(optarg);
+
+			if (setgroups(0, NULL) || setresgid(u, u, u) || setresuid(u, u, u)) {
+				perror("taps_race: -u");
+				return 2;
+			}
 			break;
 		}
 		case 'p':
@@ -430,12 +565,41 @@ int main(int argc, char **argv)
 		case 'j':
 			threads = atoi(optarg);
 			break;
+		case 'O':
+			if (n_opts == (int)(sizeof(opts) / sizeof(opts[0])) ||
+			    sscanf(optarg, "%d:%d:%d", &opts[n_opts].level, &opts[n_opts].name,
+				   &opts[n_opts].val) != 3)
+				usage("bad -O");
+			n_opts++;
+			break;
+		case 'B':
+			bind_dev = optarg;
+			break;
+		case 'b':
+			bind_len = parse_addr_port(optarg, &bind_addr);
+			if (!bind_len)
+				usage("bad -b");
+			break;
+		case 'G':
+			gate = 1;
+			break;
+		case 'F':
+			first_len = parse_addr_port(optarg, &first);
+			if (!first_len || first.ss_family == taps_family())
+				usage("bad -F");
+			break;
+		case 'S':
+			send_bytes = atoi(optarg);
+			break;
+		case 'c':
+			plain = 1;
+			break;
 		default:
 			usage("bad option");
 		}
 	}
 	if (listen_port >= 0)
-		return listen_mode(listen_port);
+		return listen_mode(listen_port, send_bytes);
 	if (churn) {
 		if (optind + 1 != argc)
 			usage("churn takes one address");
@@ -452,6 +616,8 @@ int main(int argc, char **argv)
 	}
 	if (wait)
 		return 0;
+	if (plain)
+		return plain_client(hold);
 	fds = calloc(repeat > 0 ? repeat : 1, sizeof(*fds));
 	for (i = 0; i < repeat; i++) {
 		double t0;
@@ -460,6 +626,30 @@ int main(int argc, char **argv)
 		fds[i] = new_socket();
 		if (fds[i] < 0)
 			return 2;
+		if (gate) {
+			char buf[64];
+
+			printf("bound\n");
+			fflush(stdout);
+			if (read(0, buf, sizeof(buf)) <= 0)
+				return 2;
+		}
+		if (first_len) {
+			/* Alone: the list is set again for the race after. */
+			if (setsockopt(fds[i], SOL_TAPS, TAPS_REMOTE_ENDPOINTS, NULL, 0)) {
+				perror("taps_race: TAPS_REMOTE_ENDPOINTS");
+				return 2;
+			}
+			t0 = now_ms();
+			rc = connect(fds[i], (struct sockaddr *)&first, first_len);
+			err = rc ? errno : 0;
+			print_line(fds[i], rc, err, now_ms() - t0);
+			if (n_eps && setsockopt(fds[i], SOL_TAPS, TAPS_REMOTE_ENDPOINTS, eps,
+						n_eps * sizeof(eps[0]))) {
+				perror("taps_race: TAPS_REMOTE_ENDPOINTS");
+				return 2;
+			}
+		}
 		t0 = now_ms();
 		rc = connect_list(fds[i]);
 		err = rc ? errno : 0;

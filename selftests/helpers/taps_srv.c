@@ -2,13 +2,15 @@
 /*
  * taps_srv: plain TCP and SCTP listeners for the shell tests.
  *
- *   taps_srv [-N NETNS] [-b PORTS] [-t PORTS] [-s PORTS]
+ *   taps_srv [-N NETNS] [-l FILE] [-b PORTS] [-t PORTS] [-s PORTS]
  *
  * PORTS is a port or a range LO-HI; -b listens on TCP and SCTP, -t on TCP
  * only, -s on SCTP only (each repeatable), on the IPv6 wildcard, which
  * takes IPv4 too.  Prints "ready" once every listener is up, accepts and
  * keeps connections until the peer closes, and exits when standard input
- * reaches end of file (or on a signal).
+ * reaches end of file (or on a signal).  -l FILE appends a line
+ * "peer proto=tcp|sctp addr=ADDR port=PORT" to FILE for every connection
+ * accepted (IPv4 peers as plain dotted quads).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,14 +20,35 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
 #define MAX_FDS	4096
 
 static struct pollfd pfd[MAX_FDS];
-static int is_listener[MAX_FDS];
+static int is_listener[MAX_FDS];	/* the listener's protocol, or 0 */
 static int nfds = 1;	/* pfd[0]: standard input */
+static FILE *peer_log;
+
+static void log_peer(const struct sockaddr_in6 *sin6, int proto)
+{
+	char a[INET6_ADDRSTRLEN];
+	const void *src = &sin6->sin6_addr;
+	int fam = AF_INET6;
+
+	if (!peer_log)
+		return;
+	if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+		src = &sin6->sin6_addr.s6_addr[12];
+		fam = AF_INET;
+	}
+	if (!inet_ntop(fam, src, a, sizeof(a)))
+		snprintf(a, sizeof(a), "?");
+	fprintf(peer_log, "peer proto=%s addr=%s port=%u\n",
+		proto == IPPROTO_SCTP ? "sctp" : "tcp", a, ntohs(sin6->sin6_port));
+	fflush(peer_log);
+}
 
 static int listen_on(int port, int proto)
 {
@@ -49,7 +72,7 @@ static int listen_on(int port, int proto)
 	}
 	pfd[nfds].fd = fd;
 	pfd[nfds].events = POLLIN;
-	is_listener[nfds++] = 1;
+	is_listener[nfds++] = proto;
 	return 0;
 }
 
@@ -71,7 +94,7 @@ int main(int argc, char **argv)
 
 	pfd[0].fd = 0;
 	pfd[0].events = POLLIN;
-	while ((opt = getopt(argc, argv, "N:b:t:s:")) != -1) {
+	while ((opt = getopt(argc, argv, "N:l:b:t:s:")) != -1) {
 		switch (opt) {
 		case 'N': {
 			char path[256];
@@ -86,6 +109,13 @@ int main(int argc, char **argv)
 			close(nsfd);
 			break;
 		}
+		case 'l':
+			peer_log = fopen(optarg, "a");
+			if (!peer_log) {
+				perror(optarg);
+				return 2;
+			}
+			break;
 		case 'b':
 		case 't':
 		case 's':
@@ -93,7 +123,7 @@ int main(int argc, char **argv)
 				return 2;
 			break;
 		default:
-			fprintf(stderr, "usage: taps_srv [-N NETNS] [-b PORTS] [-t PORTS] [-s PORTS]\n");
+			fprintf(stderr, "usage: taps_srv [-N NETNS] [-l FILE] [-b PORTS] [-t PORTS] [-s PORTS]\n");
 			return 2;
 		}
 	}
@@ -121,8 +151,14 @@ int main(int argc, char **argv)
 			if (!pfd[i].revents)
 				continue;
 			if (is_listener[i]) {
+				struct sockaddr_in6 peer;
+				socklen_t plen = sizeof(peer);
+
 				while (nfds < MAX_FDS &&
-				       (c = accept4(pfd[i].fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+				       (c = accept4(pfd[i].fd, (struct sockaddr *)&peer, &plen,
+						    SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+					log_peer(&peer, is_listener[i]);
+					plen = sizeof(peer);
 					pfd[nfds].fd = c;
 					pfd[nfds].events = POLLIN;
 					pfd[nfds].revents = 0;
