@@ -188,7 +188,6 @@ static int taps_getname(struct socket *sock, struct sockaddr *uaddr, int peer)
 	struct taps_sock *tsk = taps_sk(sock->sk);
 	struct socket *inner = taps_inner(tsk);
 	struct sockaddr_taps *st;
-
 	int len;
 
 	if (inner)
@@ -421,10 +420,8 @@ static void taps_sock_destruct(struct sock *sk)
 {
 	struct taps_sock *tsk = taps_sk(sk);
 
-	if (tsk->cred)
-		put_cred(tsk->cred);
-	if (tsk->bind_cred)
-		put_cred(tsk->bind_cred);
+	put_cred(tsk->cred);
+	put_cred(tsk->bind_cred);
 	kfree(tsk->ep);
 }
 
