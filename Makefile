@@ -135,7 +135,7 @@ check-debug:
 	@rm -rf $(RES)
 	@dk=$$(tools/vm/kver -d) && $(MAKE) --no-print-directory all KVER=$$dk && \
 		$(MAKE) --no-print-directory vm-check KVER=$$dk VM_TIMEOUT=3600 \
-			TEST_TIMEOUT=1800 SOCKFUZZ_SECONDS=150 SKIP_TESTS="$(DEBUG_SKIP)"; \
+			TEST_TIMEOUT=1800 SOCKFUZZ_SECONDS=60 SKIP_TESTS="$(DEBUG_SKIP)"; \
 		tools/tap-summary $(RES)
 
 run: deps all
