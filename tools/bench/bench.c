@@ -2,13 +2,15 @@
 /*
  * bench: AF_TAPS against plain TCP, measured in one process.
  *
- *   bench connect  [-p] [-i] [-n NETNS] [-l LABEL] [-r ROUNDS] [-b BATCH] ADDR PORT
- *   bench failover [-r ROUNDS] [-d DELAY_MS] [-t TIMEOUT_MS] ADDR6 ADDR4 PORT
- *   bench cache    [-n NETNS] [-l LABEL] [-r ROUNDS] [-d DELAY_MS] [-e ADDR] [-S]
+ *   bench connect  [-p] [-i] [-D] [-n NETNS] [-l LABEL] [-r ROUNDS] [-b BATCH] ADDR PORT
+ *   bench failover [-D] [-r ROUNDS] [-d DELAY_MS] [-t TIMEOUT_MS] ADDR6 ADDR4 PORT
+ *   bench cache    [-n NETNS] [-l LABEL] [-r ROUNDS] [-d DELAY_MS] [-e ADDR] [-S | -D]
  *                  [-T TAPSCTL] ADDR PORT
  *   bench bulk     [-p] [-n NETNS] [-l LABEL] [-r ROUNDS] [-s MIB] ADDR PORT
  *   bench rr       [-p] [-n NETNS] [-l LABEL] [-r ROUNDS] [-c COUNT] ADDR PORT
  *   bench mem      [-p] [-n NETNS] [-r ROUNDS] [-c CONNS] ADDR PORT
+ *   bench accept   [-n NETNS] [-r ROUNDS] [-c CLIENTS] [-t SECONDS] ADDR PORT
+ *   bench churn    [-n NETNS] [-c RACES] ADDR PORT
  *
  * connect, bulk, rr and mem fork their own plain TCP server, listening on
  * [::]:PORT (both families) in the network namespace NETNS
@@ -22,6 +24,11 @@
  * cached state with "TAPSCTL cache flush" before every round.  connect -i
  * compares AF_TAPS with and without (TAPS_ISOLATE) the cached state.
  *
+ * AF_TAPS sockets are pinned to TAPS_PROTOCOLS = TAPS_P_TCP, one candidate
+ * per endpoint, unless -D: then they keep the default properties, as an
+ * application that just asks for a stream would (TCP and SCTP race; for
+ * cache, -D also serves SCTP).
+ *
  * -p pins the client and the server to CPU 0.  connect, bulk and rr time
  * single samples (a connection, a block, a round trip), alternating AF_TAPS
  * and TCP sample by sample within a round (the order flips each round);
@@ -29,6 +36,12 @@
  * is the median of the per-round ratios AF_TAPS/TCP.  mem alternates whole
  * rounds.  Each result also goes out as one line starting with "SUMMARY "
  * for run.sh.
+ * accept forks an AF_TAPS listener (default properties: TCP and SCTP) or a
+ * plain TCP listener in NETNS, alternately, and measures the connections
+ * per second CLIENTS plain TCP clients get served.  churn makes RACES
+ * AF_TAPS connections to its own server one after the other, then RACES / 10
+ * at once, and reports the time per race by thousand and what slab memory
+ * and taps.ko's reference count did.
  * Exit status 0 when everything ran, whatever the figures; 1 on any error.
  */
 #include <dirent.h>
@@ -47,6 +60,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -245,9 +259,13 @@ static void raise_nofile(void)
 		die("setrlimit(RLIMIT_NOFILE)");
 }
 
+/* -D: AF_TAPS sockets keep the default properties (TCP and SCTP race). */
+static bool defaults;
+
 /*
  * The client side.  An AF_TAPS socket is pinned to TCP, so that it races
- * exactly one candidate per endpoint and compares with plain TCP.
+ * exactly one candidate per endpoint and compares with plain TCP, unless
+ * -D asks for the defaults.
  */
 static int client_socket(bool taps, int family)
 {
@@ -262,7 +280,7 @@ static int client_socket(bool taps, int family)
 	fd = socket(af_taps, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		die("socket(AF_TAPS=%d)", af_taps);
-	if (setsockopt(fd, SOL_TAPS, TAPS_PROTOCOLS, &p, sizeof(p)))
+	if (!defaults && setsockopt(fd, SOL_TAPS, TAPS_PROTOCOLS, &p, sizeof(p)))
 		die("setsockopt(TAPS_PROTOCOLS)");
 	return fd;
 }
@@ -547,6 +565,9 @@ static void parse_common(struct common *c, int argc, char **argv, const char *op
 		case 'i':
 			c->isolate = true;
 			break;
+		case 'D':
+			defaults = true;
+			break;
 		case 'r':
 			c->rounds = parse_int(optarg, 1, MAX_ROUNDS);
 			break;
@@ -620,7 +641,7 @@ static int cmd_connect(int argc, char **argv)
 	int i, j, k, n = 0;
 	pid_t srv;
 
-	parse_common(&c, argc, argv, "n:l:pr:b:i", 10, 50);
+	parse_common(&c, argc, argv, "n:l:pr:b:iD", 10, 50);
 	if (c.isolate) {
 		kinds[0] = K_ISOLATED;
 		name[0] = "TAPS_ISOLATE";
@@ -676,9 +697,10 @@ static int cmd_connect(int argc, char **argv)
 			c.label, r, median_sort(all_taps, n), median_sort(all_tcp, n),
 			mean(all_taps, n), mean(all_tcp, n), n);
 	else
-		summary("connect latency %s: AF_TAPS/TCP = %.2f (taps %.0f us, tcp %.0f us median; means %.0f, %.0f us; %d connects) [goal <= 1.10: %s]",
-			c.label, r, median_sort(all_taps, n), median_sort(all_tcp, n),
-			mean(all_taps, n), mean(all_tcp, n), n, goal(r, 1.10, true));
+		summary("connect latency %s, %s: AF_TAPS/TCP = %.2f (taps %.0f us, tcp %.0f us median; means %.0f, %.0f us; %d connects) [goal <= 1.05: %s]",
+			c.label, defaults ? "default properties" : "TAPS_PROTOCOLS TCP", r,
+			median_sort(all_taps, n), median_sort(all_tcp, n),
+			mean(all_taps, n), mean(all_tcp, n), n, goal(r, 1.05, true));
 	for (i = 0; i < 2; i++)
 		for (k = 0; k < PH_N; k++)
 			free(phase[i][k]);
@@ -809,8 +831,11 @@ static int cmd_failover(int argc, char **argv)
 	struct target t6, t4;
 	struct taps_info ti;
 
-	while ((opt = getopt(argc, argv, "r:d:t:")) != -1) {
+	while ((opt = getopt(argc, argv, "Dr:d:t:")) != -1) {
 		switch (opt) {
+		case 'D':
+			defaults = true;
+			break;
 		case 'r':
 			rounds = parse_int(optarg, 1, MAX_ROUNDS);
 			break;
@@ -843,12 +868,14 @@ static int cmd_failover(int argc, char **argv)
 		taps[i] = failover_taps(&t6, &t4, delay, &ti);
 		curl[i] = failover_curl(argv[optind], argv[optind + 1], port, delay ?: 250);
 		seq[i] = failover_seq(order, 2, timeout);
-		printf("failover round %d: AF_TAPS (TAPS_ISOLATE) %.1f ms (TAPS_INFO: %.1f ms, %u attempts, %u failed, winner %u), curl %.1f ms, sequential %.1f ms\n",
-		       i + 1, taps[i], ti.ti_connect_us / 1000.0, ti.ti_attempts, ti.ti_failed,
-		       ti.ti_winner, curl[i], seq[i]);
+		printf("failover round %d: AF_TAPS (TAPS_ISOLATE) %.1f ms (TAPS_INFO: %.1f ms, %u candidates, %u attempts, %u failed, winner %u), curl %.1f ms, sequential %.1f ms\n",
+		       i + 1, taps[i], ti.ti_connect_us / 1000.0, ti.ti_candidates, ti.ti_attempts,
+		       ti.ti_failed, ti.ti_winner, curl[i], seq[i]);
 	}
-	summary("time to connect, first candidate (IPv6) blackholed: AF_TAPS %.0f ms, curl %.0f ms, sequential connect() %.0f ms (median of %d; AF_TAPS with TAPS_ISOLATE, racing every round; attempt delay %d ms, curl happy eyeballs %d ms, %d ms per-attempt timeout)",
-		median(taps, rounds), median(curl, rounds), median(seq, rounds), rounds,
+	summary("time to connect, first candidate (IPv6) blackholed: AF_TAPS %.1f ms, curl %.1f ms, AF_TAPS/curl %.2f, sequential connect() %.0f ms (median of %d; AF_TAPS %s, with TAPS_ISOLATE, racing every round; attempt delay %d ms, curl happy eyeballs %d ms, %d ms per-attempt timeout)",
+		median(taps, rounds), median(curl, rounds),
+		median(taps, rounds) / median(curl, rounds), median(seq, rounds), rounds,
+		defaults ? "default properties (TCP and SCTP)" : "TAPS_PROTOCOLS TCP",
 		delay ?: 250, delay ?: 250, timeout);
 	return 0;
 }
@@ -891,7 +918,7 @@ static double cache_connect(const struct target *t, const struct target *alt, in
 	fd = socket(af_taps, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		die("socket(AF_TAPS=%d)", af_taps);
-	if (setsockopt(fd, SOL_TAPS, TAPS_PROTOCOLS, &protocols, sizeof(protocols)))
+	if (!defaults && setsockopt(fd, SOL_TAPS, TAPS_PROTOCOLS, &protocols, sizeof(protocols)))
 		die("setsockopt(TAPS_PROTOCOLS)");
 	if (alt) {
 		memset(&ep, 0, sizeof(ep));
@@ -943,7 +970,7 @@ static int cmd_cache(int argc, char **argv)
 	unsigned int d = 0;
 	pid_t srv;
 
-	while ((opt = getopt(argc, argv, "n:l:r:d:e:ST:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:l:r:d:e:SDT:")) != -1) {
 		switch (opt) {
 		case 'n':
 			netns = optarg;
@@ -962,6 +989,10 @@ static int cmd_cache(int argc, char **argv)
 			break;
 		case 'S':
 			protocols |= TAPS_P_SCTP;
+			break;
+		case 'D':
+			defaults = true;
+			protocols |= TAPS_P_SCTP;	/* the default: serve SCTP too */
 			break;
 		case 'T':
 			tapsctl = optarg;
@@ -1390,6 +1421,321 @@ static int cmd_mem(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * 6. accept() rate.  One server process accepts and closes (RST, so that
+ * nothing lingers in TIME_WAIT) as fast as it can, on an AF_TAPS listener
+ * with the default properties (a TCP and an SCTP listener) or on a plain
+ * TCP listener; CLIENTS threads connect with plain TCP and wait for the
+ * close, over and over, for SECONDS.  Rounds alternate the two kinds.
+ */
+static volatile int accept_stop;
+static struct target accept_t;
+static long accept_done[1024];
+
+static void *accept_client(void *arg)
+{
+	long *done = arg;
+	char c;
+	int fd;
+
+	while (!accept_stop) {
+		fd = socket(accept_t.ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			die("client socket");
+		if (connect(fd, (const struct sockaddr *)&accept_t.ss, accept_t.len)) {
+			close(fd);
+			continue;
+		}
+		/* Served: the server closed (EOF or RST). */
+		if (read(fd, &c, 1) <= 0)
+			(*done)++;
+		close(fd);
+	}
+	return NULL;
+}
+
+static pid_t accept_server(bool taps, const char *netns, int port)
+{
+	struct sockaddr_in6 sin6 = {
+		.sin6_family = AF_INET6,
+		.sin6_addr = IN6ADDR_ANY_INIT,
+		.sin6_port = htons(port),
+	};
+	struct linger l = { 1, 0 };
+	int pfd[2], lfd, fd, one = 1;
+	pid_t pid;
+	char c;
+
+	if (pipe2(pfd, O_CLOEXEC))
+		die("pipe");
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		close(pfd[0]);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (netns)
+			enter_netns(netns);
+		if (taps) {
+			struct sockaddr_taps st = { .stap_family = af_taps,
+						    .stap_port = htons(port) };
+
+			lfd = socket(af_taps, SOCK_STREAM | SOCK_CLOEXEC, 0);
+			if (lfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+			    bind(lfd, (struct sockaddr *)&st, sizeof(st)))
+				die("AF_TAPS listener");
+		} else {
+			lfd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+			if (lfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+			    bind(lfd, (struct sockaddr *)&sin6, sizeof(sin6)))
+				die("TCP listener");
+		}
+		if (listen(lfd, 4096))
+			die("listen");
+		write_all(pfd[1], "r", 1);
+		close(pfd[1]);
+		for (;;) {
+			fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+			if (fd < 0) {
+				if (errno == EINTR || errno == ECONNABORTED)
+					continue;
+				die("accept");
+			}
+			setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+			close(fd);
+		}
+	}
+	close(pfd[1]);
+	if (read(pfd[0], &c, 1) != 1) {
+		errno = 0;
+		die("the accept server did not start");
+	}
+	close(pfd[0]);
+	return pid;
+}
+
+static double accept_round(bool taps, const char *netns, int port, int clients, int seconds)
+{
+	pthread_t th[1024];
+	double t0, dt;
+	long total = 0;
+	pid_t srv;
+	int i;
+
+	srv = accept_server(taps, netns, port);
+	accept_stop = 0;
+	t0 = now_us();
+	for (i = 0; i < clients; i++) {
+		accept_done[i] = 0;
+		if (pthread_create(&th[i], NULL, accept_client, &accept_done[i]))
+			die("pthread_create");
+	}
+	sleep(seconds);
+	accept_stop = 1;
+	for (i = 0; i < clients; i++) {
+		pthread_join(th[i], NULL);
+		total += accept_done[i];
+	}
+	dt = (now_us() - t0) / 1e6;
+	server_stop(srv);
+	return total / dt;
+}
+
+static int cmd_accept(int argc, char **argv)
+{
+	double taps[MAX_ROUNDS], tcp[MAX_ROUNDS], ratio[MAX_ROUNDS];
+	int opt, i, rounds = 5, clients = 100, seconds = 3, port;
+	const char *netns = NULL;
+
+	while ((opt = getopt(argc, argv, "n:r:c:t:")) != -1) {
+		switch (opt) {
+		case 'n':
+			netns = optarg;
+			break;
+		case 'r':
+			rounds = parse_int(optarg, 1, MAX_ROUNDS);
+			break;
+		case 'c':
+			clients = parse_int(optarg, 1, 1024);
+			break;
+		case 't':
+			seconds = parse_int(optarg, 1, 60);
+			break;
+		default:
+			errno = 0;
+			die("bad option");
+		}
+	}
+	if (argc - optind != 2) {
+		errno = 0;
+		die("accept: ADDR PORT expected");
+	}
+	parse_target(&accept_t, argv[optind], argv[optind + 1]);
+	port = parse_int(argv[optind + 1], 1, 65535);
+	for (i = 0; i < rounds; i++) {
+		/* The order flips each round. */
+		if (i % 2) {
+			tcp[i] = accept_round(false, netns, port, clients, seconds);
+			taps[i] = accept_round(true, netns, port, clients, seconds);
+		} else {
+			taps[i] = accept_round(true, netns, port, clients, seconds);
+			tcp[i] = accept_round(false, netns, port, clients, seconds);
+		}
+		ratio[i] = taps[i] / tcp[i];
+		printf("accept round %d: AF_TAPS listener %.0f/s, TCP listener %.0f/s, ratio %.2f\n",
+		       i + 1, taps[i], tcp[i], ratio[i]);
+	}
+	summary("accept rate, %d concurrent TCP clients: AF_TAPS/TCP = %.2f (AF_TAPS %.0f/s, TCP %.0f/s median of %d rounds of %d s; AF_TAPS with the default properties, TCP and SCTP listeners) [goal >= 0.95: %s]",
+		clients, median(ratio, rounds), median(taps, rounds), median(tcp, rounds),
+		rounds, seconds, goal(median(ratio, rounds), 0.95, false));
+	return 0;
+}
+
+/*
+ * 7. Many races: RACES sequential ones, then RACES / 10 at once (all
+ * connect()s non-blocking and in flight together, then waited for), all to
+ * the forked server, with the default properties.  The time per race by
+ * thousand shows whether anything grows with use; slab memory
+ * (/proc/slabinfo as mem reads it, after closing everything and a few
+ * moments for RCU and teardown; closes are RST, so nothing waits in
+ * TIME_WAIT) and taps.ko's reference count (held by every AF_TAPS socket)
+ * must come back to where they started.
+ */
+static int churn_sequential(int n)
+{
+	int i, fd, errors = 0;
+
+	for (i = 0; i < n; i++) {
+		fd = client_socket(true, 0);
+		if (connect(fd, (const struct sockaddr *)&accept_t.ss, accept_t.len))
+			errors++;
+		close_abort(fd);
+	}
+	return errors;
+}
+
+/* @n races in flight at once; returns the failures. */
+static int churn_concurrent(int n)
+{
+	struct pollfd *p = calloc(n, sizeof(*p));
+	int i, left = n, errors = 0, err;
+	socklen_t len;
+
+	if (!p)
+		die("calloc");
+	for (i = 0; i < n; i++) {
+		p[i].fd = client_socket(true, 0);
+		p[i].events = POLLOUT;
+		if (fcntl(p[i].fd, F_SETFL, O_NONBLOCK))
+			die("fcntl");
+		if (!connect(p[i].fd, (const struct sockaddr *)&accept_t.ss, accept_t.len)) {
+			p[i].fd = -p[i].fd - 1;	/* done: poll ignores it */
+			left--;
+		} else if (errno != EINPROGRESS) {
+			errors++;
+			p[i].fd = -p[i].fd - 1;
+			left--;
+		}
+	}
+	while (left > 0) {
+		if (poll(p, n, 10000) <= 0)
+			die("poll: %d races still in flight", left);
+		for (i = 0; i < n; i++) {
+			if (p[i].fd < 0 || !p[i].revents)
+				continue;
+			err = 0;
+			len = sizeof(err);
+			if (getsockopt(p[i].fd, SOL_SOCKET, SO_ERROR, &err, &len) || err)
+				errors++;
+			p[i].fd = -p[i].fd - 1;
+			left--;
+		}
+	}
+	for (i = 0; i < n; i++)
+		close_abort(-p[i].fd - 1);
+	free(p);
+	return errors;
+}
+
+static long read_refcnt(void)
+{
+	long v = -1;
+	FILE *f;
+
+	f = fopen("/sys/module/taps/refcnt", "re");
+	if (f) {
+		if (fscanf(f, "%ld", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
+static int cmd_churn(int argc, char **argv)
+{
+	int opt, i, k, races = 10000, errors = 0, conc;
+	static long long slabs[MAX_SLABS];
+	double t0, per[64] = { 0 }, first, last, tc;
+	long long slab0, slab1;
+	const char *netns = NULL;
+	long ref0, ref1;
+	pid_t srv;
+
+	defaults = true;
+	while ((opt = getopt(argc, argv, "n:c:")) != -1) {
+		switch (opt) {
+		case 'n':
+			netns = optarg;
+			break;
+		case 'c':
+			races = parse_int(optarg, 1000, 64000);
+			break;
+		default:
+			errno = 0;
+			die("bad option");
+		}
+	}
+	if (argc - optind != 2) {
+		errno = 0;
+		die("churn: ADDR PORT expected");
+	}
+	parse_target(&accept_t, argv[optind], argv[optind + 1]);
+	srv = server_start(netns, parse_int(argv[optind + 1], 1, 65535), false);
+	settle();
+	slab0 = slab_read(slabs);
+	ref0 = read_refcnt();
+
+	/* Sequential, timed by thousand. */
+	for (k = 0; k < races / 1000; k++) {
+		t0 = now_us();
+		errors += churn_sequential(1000);
+		per[k] = (now_us() - t0) / 1000;
+	}
+	first = per[0];
+	last = per[races / 1000 - 1];
+	for (k = 0; k < races / 1000; k++)
+		printf("churn: races %d-%d: %.0f us per race\n", k * 1000 + 1, (k + 1) * 1000, per[k]);
+
+	/* Concurrent. */
+	conc = races / 10;
+	t0 = now_us();
+	errors += churn_concurrent(conc);
+	tc = (now_us() - t0) / conc;
+	server_stop(srv);
+	/* TCP and SCTP teardown, RCU-freed sockets: give them time. */
+	for (i = 0; i < 5; i++)
+		settle();
+	slab1 = slab_read(slabs);
+	ref1 = read_refcnt();
+	printf("churn: %d races at once: %.0f us per race; slab %lld -> %lld kB, taps.ko refcnt %ld -> %ld, %d failed connects\n",
+	       conc, tc, slab0 / 1024, slab1 / 1024, ref0, ref1, errors);
+	summary("churn, %d sequential races and %d at once (default properties): %.0f us per race in the first thousand, %.0f us in the last (ratio %.2f); slab %+lld kB; taps.ko refcnt %ld -> %ld; %d failed",
+		races, conc, first, last, last / first, (slab1 - slab0) / 1024,
+		ref0, ref1, errors);
+	return errors || ref1 != ref0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -1402,17 +1748,21 @@ int main(int argc, char **argv)
 		{ "bulk", cmd_bulk },
 		{ "rr", cmd_rr },
 		{ "mem", cmd_mem },
+		{ "accept", cmd_accept },
+		{ "churn", cmd_churn },
 	};
 	unsigned int i;
 
 	if (argc < 2) {
 		fprintf(stderr,
-			"Usage: bench connect  [-p] [-i] [-n NETNS] [-l LABEL] [-r ROUNDS] [-b BATCH] ADDR PORT\n"
-			"       bench failover [-r ROUNDS] [-d DELAY_MS] [-t TIMEOUT_MS] ADDR6 ADDR4 PORT\n"
-			"       bench cache    [-n NETNS] [-l LABEL] [-r ROUNDS] [-d DELAY_MS] [-e ADDR] [-S] [-T TAPSCTL] ADDR PORT\n"
+			"Usage: bench connect  [-p] [-i] [-D] [-n NETNS] [-l LABEL] [-r ROUNDS] [-b BATCH] ADDR PORT\n"
+			"       bench failover [-D] [-r ROUNDS] [-d DELAY_MS] [-t TIMEOUT_MS] ADDR6 ADDR4 PORT\n"
+			"       bench cache    [-n NETNS] [-l LABEL] [-r ROUNDS] [-d DELAY_MS] [-e ADDR] [-S | -D] [-T TAPSCTL] ADDR PORT\n"
 			"       bench bulk     [-p] [-n NETNS] [-l LABEL] [-r ROUNDS] [-s MIB] ADDR PORT\n"
 			"       bench rr       [-p] [-n NETNS] [-l LABEL] [-r ROUNDS] [-c COUNT] ADDR PORT\n"
-			"       bench mem      [-p] [-n NETNS] [-r ROUNDS] [-c CONNS] ADDR PORT\n");
+			"       bench mem      [-p] [-n NETNS] [-r ROUNDS] [-c CONNS] ADDR PORT\n"
+			"       bench accept   [-n NETNS] [-r ROUNDS] [-c CLIENTS] [-t SECONDS] ADDR PORT\n"
+			"       bench churn    [-n NETNS] [-c RACES] ADDR PORT\n");
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);

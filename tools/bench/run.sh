@@ -4,9 +4,9 @@
 # tools/bench/run.sh [-q] [-p] [TEST...]
 #
 # AF_TAPS against plain TCP (Documentation/performance.md).  TESTs: connect,
-# failover, cache, bulk, rr, mem; all of them by default.  -q: fewer rounds, for a
-# quick check that everything runs.  -p: pin the client and the server
-# to vCPU 0 (bench -p).
+# failover, cache, bulk, rr, mem, accept, churn; all of them by default.
+# -q: fewer rounds, for a quick check that everything runs.  -p: pin the
+# client and the server to vCPU 0 (bench -p).
 #
 # On the host (no /sys/module/taps) it compiles tools/bench/bench.c into
 # build/bench/ and boots the test VM to run itself there; extra options for
@@ -24,7 +24,7 @@ if [ ! -d /sys/module/taps ]; then
 	[ -r "$lib" ] || { echo "run.sh: $lib missing: run make first" >&2; exit 1; }
 	mkdir -p "$top/build/bench"
 	cc -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -I"$top/uapi" -I"$top/lib" \
-		-o "$bin" "$top/tools/bench/bench.c" "$lib" || exit 1
+		-o "$bin" "$top/tools/bench/bench.c" "$lib" -lpthread || exit 1
 	# shellcheck disable=SC2086
 	exec "$top/tools/vm/run" -t 1200 ${TAPS_BENCH_VM_OPTS:-} -- "$top/tools/bench/run.sh" "$@"
 fi
@@ -39,7 +39,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 tests=("$@")
-[ ${#tests[@]} -gt 0 ] || tests=(connect failover cache bulk rr mem)
+[ ${#tests[@]} -gt 0 ] || tests=(connect failover cache bulk rr mem accept churn)
 
 [ -x "$bin" ] || { echo "run.sh: $bin missing: run tools/bench/run.sh on the host" >&2; exit 1; }
 
@@ -93,11 +93,18 @@ run() {
 	fi
 }
 
+# Default properties (TCP and SCTP race, as for an application that just
+# asks for a stream) and pinned to TCP; one candidate either way, since the
+# forked server listens on TCP only and SCTP is only tried after the delay.
 bench_connect() {
 	local r=10 b=50
 	[ $quick = 1 ] && r=2 b=20
-	run "connect latency, loopback" connect $pin -l loopback -r $r -b $b 127.0.0.1 5001
-	run "connect latency, veth" connect $pin -n $srv -l veth -r $r -b $b 192.0.2.2 5001
+	run "connect latency, loopback, default properties" connect $pin -D -l loopback \
+		-r $r -b $b 127.0.0.1 5001
+	run "connect latency, loopback, TCP" connect $pin -l loopback -r $r -b $b 127.0.0.1 5001
+	run "connect latency, veth, default properties" connect $pin -D -n $srv -l veth \
+		-r $r -b $b 192.0.2.2 5001
+	run "connect latency, veth, TCP" connect $pin -n $srv -l veth -r $r -b $b 192.0.2.2 5001
 }
 
 bench_failover() {
@@ -125,7 +132,9 @@ bench_failover() {
 		echo "failover: FAILED to run (nft)" >>"$summary"
 		failed=1
 	else
-		run "time to connect, IPv6 blackholed" failover -r $r 2001:db8::2 192.0.2.2 8080
+		run "time to connect, IPv6 blackholed, default properties" failover -D -r $r \
+			2001:db8::2 192.0.2.2 8080
+		run "time to connect, IPv6 blackholed, TCP" failover -r $r 2001:db8::2 192.0.2.2 8080
 		ip netns exec $srv nft delete table inet tbench
 	fi
 	kill "$http_pid" 2>/dev/null
@@ -167,7 +176,7 @@ bench_cache() {
 	run "cached state, IPv6 blackholed" cache -n $srv -l "IPv6 blackholed, IPv4 works" \
 		-r $r -T "$tapsctl" -e 192.0.2.2 2001:db8::2 5006
 	run "cached state, TCP blackholed" cache -n $srv -l "TCP blackholed, SCTP works" \
-		-r $r -T "$tapsctl" -S 192.0.2.2 5007
+		-r $r -T "$tapsctl" -D 192.0.2.2 5007
 	ip netns exec $srv nft delete table inet tbcache
 }
 
@@ -189,6 +198,18 @@ bench_mem() {
 	run "memory per connection" mem $pin -n $srv -r $r -c $c 192.0.2.2 5004
 }
 
+bench_accept() {
+	local r=5 t=3
+	[ $quick = 1 ] && r=2 t=2
+	run "accept rate, 100 clients" accept -n $srv -r $r -c 100 -t $t 192.0.2.2 5008
+}
+
+bench_churn() {
+	local c=10000
+	[ $quick = 1 ] && c=2000
+	run "10 000 sequential races and 1000 at once" churn -n $srv -c $c 192.0.2.2 5009
+}
+
 echo "== AF_TAPS benchmarks: $(uname -r), $(nproc) CPUs, family $(cat /sys/module/taps/parameters/family)"
 echo "   checkout $(git -C "$top" describe --always --dirty 2>/dev/null || echo -)," \
 	"taps.ko sha256 $(cat ${TAPSVM_MODULES:-/dev/null} | sha256sum | cut -c1-12)," \
@@ -200,7 +221,7 @@ fi
 
 for t in "${tests[@]}"; do
 	case $t in
-	connect|failover|cache|bulk|rr|mem) "bench_$t" ;;
+	connect|failover|cache|bulk|rr|mem|accept|churn) "bench_$t" ;;
 	*) echo "run.sh: unknown test $t"; failed=1 ;;
 	esac
 done
