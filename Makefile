@@ -83,7 +83,17 @@ $(B)/lib/libtaps.so: $(patsubst lib/%.c,$(B)/lib/%.o,$(LIB_SRCS))
 
 EXAMPLES	:= $(patsubst tools/examples/%.c,$(B)/tools/examples/%,$(wildcard tools/examples/*.c))
 
-tools: $(B)/tools/tapsctl $(EXAMPLES)
+tools: $(B)/tools/tapsctl $(B)/tools/taps-run $(B)/tools/libtaps-run.so $(EXAMPLES)
+
+# taps-run finds libtaps-run.so beside it in the build tree.
+$(B)/tools/taps-run: tools/taps-run/taps-run
+	@mkdir -p $(@D)
+	install -m 0755 $< $@
+
+$(B)/tools/libtaps-run.so: tools/taps-run/preload.c $(B)/lib/libtaps.a $(LIB_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) -fPIC -shared -fvisibility=hidden -Wl,-z,defs -o $@ $< \
+		$(B)/lib/libtaps.a -ldl -lpthread
 
 $(B)/tools/examples/%: tools/examples/%.c $(B)/lib/libtaps.a $(LIB_HDRS)
 	@mkdir -p $(@D)
