@@ -224,48 +224,36 @@ deb:
 	rm -rf $(DEB_SRC)
 	ls $(B)/deb/*.deb
 
-# A binary-only DKMS tarball of taps.ko for the VM's kernels ($(KVER) and
-# the debug kernel when installed: the taps-dkms postinst builds for the
-# running and the newest kernel), built on this host in a private DKMS tree
-# (never /var/lib/dkms or /lib/modules).  Where it sits in
-# /usr/share/taps-dkms/, installing taps-dkms loads it instead of
+# A binary-only DKMS tarball of taps.ko for $(KVER), built on this host in
+# a private DKMS tree (never /var/lib/dkms or /lib/modules).  Where it sits
+# in /usr/share/taps-dkms/, installing taps-dkms loads it instead of
 # compiling; selftests/packages.sh does that in the VM, where compiling
-# under TCG takes minutes (Documentation/testing.md).
+# under TCG takes minutes (Documentation/testing.md).  One kernel per
+# tarball: dkms 3.0.10's mktarball and ldtarball fail on a second one (a
+# "local -r" in a loop).
 DKMS_DIR	= $(B)/dkms
 DKMS_TARBALL	= $(DKMS_DIR)/taps-$(VERSION).dkms.tar.gz
-DKMS_KVERS	= $(sort $(KVER) $(shell k=$$(tools/vm/kver -d 2>/dev/null) && \
-			[ -e /lib/modules/$$k/build/include ] && echo $$k))
+DKMS_ARGS	= --dkmstree $(DKMS_DIR)/tree --sourcetree $(DKMS_DIR)/src/usr/src \
+		  --installtree $(DKMS_DIR)/inst -m taps -v $(VERSION) -k $(KVER)
 # dkms signs what it builds, with a key it makes in /var/lib/dkms unless
 # told otherwise: a throwaway one in the private tree.
-DKMS_ARGS	= --dkmstree $(DKMS_DIR)/tree --sourcetree $(DKMS_DIR)/src/usr/src \
-		  --installtree $(DKMS_DIR)/inst -m taps -v $(VERSION)
 DKMS_ENV	= mok_signing_key=$(DKMS_DIR)/mok.key mok_certificate=$(DKMS_DIR)/mok.pub
 
 dkms-tarball: $(DKMS_TARBALL)
 
-# Rebuilt when the kernel list changes too.
-$(DKMS_DIR)/kernels: FORCE
+# Rebuilt for another KVER too.
+$(DKMS_DIR)/kernel: FORCE
 	@mkdir -p $(@D)
-	@echo "$(DKMS_KVERS)" | cmp -s - $@ || echo "$(DKMS_KVERS)" >$@
+	@echo "$(KVER)" | cmp -s - $@ || echo "$(KVER)" >$@
 
-$(DKMS_TARBALL): $(KERNEL_SRCS) dkms.conf debian/changelog $(DKMS_DIR)/kernels
+$(DKMS_TARBALL): $(KERNEL_SRCS) dkms.conf debian/changelog $(DKMS_DIR)/kernel
 	rm -rf $(DKMS_DIR)/tree $(DKMS_DIR)/src $(DKMS_DIR)/inst $(DKMS_DIR)/*.tar.gz
 	mkdir -p $(DKMS_DIR)/tree $(DKMS_DIR)/inst
 	$(MAKE) --no-print-directory DESTDIR=$(DKMS_DIR)/src install-dkms-src >/dev/null
-	for k in $(DKMS_KVERS); do \
-		$(DKMS_ENV) dkms build $(DKMS_ARGS) -k $$k >$(DKMS_DIR)/build-$$k.log 2>&1 || \
-			{ cat $(DKMS_DIR)/build-$$k.log; exit 1; }; \
-	done
-	@# One tarball per kernel, merged: dkms 3.0.10's mktarball fails
-	@# with several -k (a readonly variable).
-	rm -rf $(DKMS_DIR)/merge && mkdir -p $(DKMS_DIR)/merge
-	for k in $(DKMS_KVERS); do \
-		$(DKMS_ENV) dkms mktarball --binaries-only $(DKMS_ARGS) -k $$k \
-			--archive $(DKMS_DIR)/taps-$$k.tar.gz >$(DKMS_DIR)/mktarball.log 2>&1 && \
-			tar -xzf $(DKMS_DIR)/taps-$$k.tar.gz -C $(DKMS_DIR)/merge || \
-			{ cat $(DKMS_DIR)/mktarball.log; exit 1; }; \
-	done
-	tar -czf $@.tmp -C $(DKMS_DIR)/merge . && mv $@.tmp $@
+	$(DKMS_ENV) dkms build $(DKMS_ARGS) >$(DKMS_DIR)/build.log 2>&1 || \
+		{ cat $(DKMS_DIR)/build.log; exit 1; }
+	$(DKMS_ENV) dkms mktarball --binaries-only $(DKMS_ARGS) --archive $@ \
+		>>$(DKMS_DIR)/build.log 2>&1 || { cat $(DKMS_DIR)/build.log; exit 1; }
 
 FORCE:
 

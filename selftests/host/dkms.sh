@@ -3,8 +3,8 @@
 #
 # dkms.conf builds taps.ko with DKMS on this host: the configuration names
 # the module, where it is built and installed and how; `make dkms-tarball`
-# (dkms build and mktarball in a private tree) produces, for every VM
-# kernel, a taps.ko with that kernel's vermagic, the autoload aliases and
+# (dkms build and mktarball in a private tree) produces, for the VM's
+# kernel, a taps.ko with its vermagic, the autoload aliases and
 # the same source version as `make module`'s, and writes nothing to
 # /var/lib/dkms or /lib/modules.  selftests/packages.sh installs the
 # tarball in the VM with the taps-dkms package.
@@ -41,7 +41,7 @@ else
 	fail "make dkms-tarball builds with dkms on the host" "$(tail -n 20 "$tmp/make.log")"
 fi
 tarball=$tmp/b/dkms/taps-$ver.dkms.tar.gz
-kernels=$(cat "$tmp/b/dkms/kernels" 2>/dev/null)
+kernels=$(cat "$tmp/b/dkms/kernel" 2>/dev/null)
 
 ko_ok() {
 	local k ko n=0
@@ -59,7 +59,7 @@ ko_ok() {
 			{ echo "# $k: aliases $(cat "$tmp/alias")"; return 1; }
 		n=$((n + 1))
 	done
-	[ "$n" -ge 1 ] && echo "$kernels" | grep -qw -- "$kver"
+	[ "$n" = 1 ] && [ "$kernels" = "$kver" ]
 }
 check "the tarball holds taps.ko for $kernels with vermagic and aliases" ko_ok
 
