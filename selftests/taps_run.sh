@@ -6,14 +6,15 @@
 # first, and the IPv6 address is blackholed (nft drop): Python's
 # socket.create_connection() waits its timeout (3 s) on it without
 # taps-run and connects in about the attempt delay under it, IPv4 winning,
-# with getpeername/SO_DOMAIN/SO_PROTOCOL as for TCP; bytes through a plain
+# with getpeername/SO_DOMAIN/SO_PROTOCOL as for TCP; options set before
+# connect read back from the connection that won; bytes through a plain
 # TCP echo server, curl and wget from a plain HTTP server arrive intact
 # over AF_TAPS (counted in the namespace's stats); tapsctl conn show lists
 # a client's connection; -p sctp races SCTP only; a static binary runs
 # unchanged, outside AF_TAPS, with a warning.
 . "$(dirname "$0")/lib.sh"
 . "$TAPS_TOP/selftests/helpers/topo.sh"
-plan 9
+plan 10
 
 run=$TAPS_TOP/build/tools/taps-run
 py=/usr/bin/python3
@@ -82,11 +83,24 @@ wait_line "$tmp/srv.out" ready || { echo "Bail out! the plain servers did not st
 
 # The client: time PORT TIMEOUT (create_connection, one line), echo PORT
 # (1 MiB through the echo server), hold PORT (connect, say so, wait for
-# stdin to end).
+# stdin to end), opts PORT (options set before connect, read after).
 cat >"$tmp/cli.py" <<'EOT'
 import os, socket, sys, time
 mode, port = sys.argv[1], int(sys.argv[2])
 first = socket.getaddrinfo("dual.test", port, type=socket.SOCK_STREAM)[0][4][0]
+if mode == "opts":
+    ai = socket.getaddrinfo("dual.test", port, type=socket.SOCK_STREAM)[0]
+    c = socket.socket(ai[0], socket.SOCK_STREAM)
+    c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    c.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 77)
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    c.settimeout(10)
+    c.connect(ai[4])
+    print("nodelay=%d keepidle=%d keepalive=%d peer=%s" % (
+        c.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY),
+        c.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE),
+        c.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE), c.getpeername()[0]))
+    sys.exit(0)
 t0 = time.monotonic()
 try:
     c = socket.create_connection(("dual.test", port),
@@ -193,6 +207,14 @@ conn_show() {
 	return $rc
 }
 check "tapsctl conn show lists the connection of a client under taps-run" conn_show
+
+opts_ok() {
+	local r
+	r=$(cli "$run" "$py" "$tmp/cli.py" opts 4253 2>&1)
+	say "$r"
+	is "$r" "nodelay=1 keepidle=77 keepalive=1 peer=::ffff:$SRV4" "options read on the winner"
+}
+check "options set before connect reach the winner (TCP_NODELAY, TCP_KEEPIDLE, SO_KEEPALIVE)" opts_ok
 
 sctp_only() {
 	local r
