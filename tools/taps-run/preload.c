@@ -422,7 +422,9 @@ EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 		errno = saved;
 	}
 	err = real_connect(fd, sa, len);
-	if (!err && fi && fi->state == FD_TAPS) {
+	/* Decided (won or failed), not still racing: -v says how. */
+	if (fi && fi->state == FD_TAPS && (!err || (errno != EINPROGRESS && errno != EINTR &&
+						    errno != EALREADY))) {
 		saved = errno;
 		log_race(fd, fi);
 		errno = saved;
