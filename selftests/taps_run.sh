@@ -14,7 +14,7 @@
 # unchanged, outside AF_TAPS, with a warning.
 . "$(dirname "$0")/lib.sh"
 . "$TAPS_TOP/selftests/helpers/topo.sh"
-plan 10
+plan 11
 
 run=$TAPS_TOP/build/tools/taps-run
 py=/usr/bin/python3
@@ -225,6 +225,19 @@ sctp_only() {
 		grep -q "won by sctp $SRV4:4252 .* candidates 2 attempts 2 failed 0$" "$tmp/err"
 }
 check "-p sctp: the race is SCTP's, SO_PROTOCOL still says TCP" sctp_only
+
+refused_ok() {
+	cli "$run" -v "$py" -c '
+import socket
+try:
+    socket.create_connection(("192.0.2.2", 5001), timeout=10)
+except ConnectionRefusedError:
+    print("refused")' >"$tmp/out" 2>"$tmp/err"
+	sed 's/^/#   /' "$tmp/err"
+	is "$(cat "$tmp/out")" refused "the client" &&
+		grep -q "race failed: candidates 2 attempts 2 failed 2$" "$tmp/err"
+}
+check "nothing listens: ECONNREFUSED as from TCP, -v says the race failed" refused_ok
 
 static_ok() {
 	through "busybox wget" races=0 -- \
