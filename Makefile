@@ -6,6 +6,14 @@ SHELL		:= /bin/bash
 KVER		?= $(shell tools/vm/kver)
 KDIR		?= /lib/modules/$(KVER)/build
 PREFIX		?= /usr/local
+LIBDIR		?= $(PREFIX)/lib
+# The one version of the tree: debian/changelog's (dkms.conf, libtaps.pc
+# and the packages take it from here).
+VERSION		:= $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' $(CURDIR)/debian/changelog)
+# `make deb` builds without tools/deps.sh (DEPS=); extra flags from dpkg.
+DEPS		?= deps
+CFLAGS_EXTRA	?=
+LDFLAGS_EXTRA	?=
 DESTDIR		?=
 CC		?= gcc
 CXX		?= g++
@@ -16,7 +24,7 @@ KB		:= $(B)/$(KVER)
 KSRC		:= $(B)/ksrc
 RES		:= $(B)/results
 
-USER_CFLAGS	:= -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -I$(TOP)/uapi -I$(TOP)/lib
+USER_CFLAGS	:= -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -I$(TOP)/uapi -I$(TOP)/lib $(CFLAGS_EXTRA)
 # The tests build as the kernel's selftests do: kselftest_harness.h is not
 # -Wextra clean (unused parameters, signed comparisons in its macros).
 TEST_CFLAGS	:= -O2 -g -Wall -Werror -D_GNU_SOURCE -I$(TOP)/uapi -I$(TOP)/lib -I$(KSRC)/tools/testing/selftests
@@ -34,8 +42,10 @@ TEST_TIMEOUT	?= 900
 SOCKFUZZ_SECONDS ?= 30
 SKIP_TESTS	?=
 # Tests to leave out on the debug kernel, which runs the suite 5 to 10
-# times slower: none (the whole suite takes about 30 minutes there).
-DEBUG_SKIP	?=
+# times slower (the whole suite takes about 30 minutes there): packages,
+# whose dpkg, DKMS and depmod runs test packaging, not the kernel, and
+# would add minutes under TCG to a run at its time limit.
+DEBUG_SKIP	?= packages
 VM_TESTS	= $(filter-out $(foreach t,$(SKIP_TESTS),selftests/$(t).sh $(B)/selftests/$(t)), \
 		  $(VM_TESTS_SH) $(patsubst selftests/%.c,$(B)/selftests/%,$(VM_TESTS_C)))
 
@@ -71,7 +81,7 @@ $(KB)/taps.ko: $(KERNEL_SRCS) | deps
 
 lib: $(B)/lib/libtaps.a $(B)/lib/libtaps.so
 
-$(B)/lib/%.o: lib/%.c $(LIB_HDRS) | deps
+$(B)/lib/%.o: lib/%.c $(LIB_HDRS) | $(DEPS)
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -fPIC -c -o $@ $<
 
@@ -79,11 +89,26 @@ $(B)/lib/libtaps.a: $(patsubst lib/%.c,$(B)/lib/%.o,$(LIB_SRCS))
 	$(AR) rcs $@ $^
 
 $(B)/lib/libtaps.so: $(patsubst lib/%.c,$(B)/lib/%.o,$(LIB_SRCS))
-	$(CC) -shared -Wl,-soname,libtaps.so.0 -o $@ $^
+	$(CC) $(LDFLAGS_EXTRA) -shared -Wl,-soname,libtaps.so.0 -o $@ $^
+
+$(B)/lib/libtaps.pc: lib/libtaps.pc.in debian/changelog
+	@mkdir -p $(@D)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+		-e 's|@VERSION@|$(VERSION)|' $< >$@
 
 EXAMPLES	:= $(patsubst tools/examples/%.c,$(B)/tools/examples/%,$(wildcard tools/examples/*.c))
 
-tools: $(B)/tools/tapsctl $(EXAMPLES)
+tools: $(B)/tools/tapsctl $(B)/tools/taps-run $(B)/tools/libtaps-run.so $(EXAMPLES)
+
+# taps-run finds libtaps-run.so beside it in the build tree.
+$(B)/tools/taps-run: tools/taps-run/taps-run
+	@mkdir -p $(@D)
+	install -m 0755 $< $@
+
+$(B)/tools/libtaps-run.so: tools/taps-run/preload.c $(B)/lib/libtaps.a $(LIB_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) $(LDFLAGS_EXTRA) -fPIC -shared -fvisibility=hidden -Wl,-z,defs -Wl,--exclude-libs,ALL -o $@ $< \
+		$(B)/lib/libtaps.a -ldl -lpthread
 
 $(B)/tools/examples/%: tools/examples/%.c $(B)/lib/libtaps.a $(LIB_HDRS)
 	@mkdir -p $(@D)
@@ -93,7 +118,7 @@ TAPSCTL_SRCS	:= $(wildcard tools/tapsctl/*.c)
 
 $(B)/tools/tapsctl: $(TAPSCTL_SRCS) tools/tapsctl/tapsctl.h $(B)/lib/libtaps.a $(LIB_HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(USER_CFLAGS) -std=c11 -o $@ $(TAPSCTL_SRCS) $(B)/lib/libtaps.a -lmnl
+	$(CC) $(USER_CFLAGS) $(LDFLAGS_EXTRA) -std=c11 -o $@ $(TAPSCTL_SRCS) $(B)/lib/libtaps.a -lmnl
 
 selftests: $(patsubst selftests/%.c,$(B)/selftests/%,$(VM_TESTS_C) $(HELPERS_C)) \
 	   $(patsubst selftests/host/%.c,$(B)/selftests/host/%,$(HOST_TESTS_C))
@@ -114,7 +139,8 @@ host-check: all
 	@selftests/run_tests $(RES)/host $(HOST_TESTS_SH) \
 		$(patsubst selftests/host/%.c,$(B)/selftests/host/%,$(HOST_TESTS_C))
 
-vm-check: all
+# The packages and the host-built DKMS tarball for selftests/packages.sh.
+vm-check: all deb dkms-tarball
 	@rm -rf $(RES)/vm && mkdir -p $(RES)/vm
 	@tools/vm/run -r $(KVER) -M $(KB)/taps.ko -t $(VM_TIMEOUT) -o $(RES)/vm \
 		-- env TAPS_TEST_TIMEOUT=$(TEST_TIMEOUT) \
@@ -144,22 +170,95 @@ run: deps all
 vm: deps all
 	tools/vm/run -r $(KVER) -M $(KB)/taps.ko
 
-install: all
-	$(MAKE) -C $(KDIR) M=$(KB)/kernel INSTALL_MOD_PATH=$(DESTDIR) modules_install
+# What the packages hold, without the module: the library, headers,
+# libtaps.pc, tapsctl, taps-run and the manual pages.
+userspace: lib $(B)/lib/libtaps.pc $(B)/tools/tapsctl $(B)/tools/taps-run \
+	$(B)/tools/libtaps-run.so
+
+MANPAGES	:= Documentation/taps.7 Documentation/taps-run.1 Documentation/tapsctl.8
+
+install-userspace: userspace
 	install -D -m 0644 uapi/linux/taps.h $(DESTDIR)$(PREFIX)/include/linux/taps.h
 	install -D -m 0644 lib/taps.h $(DESTDIR)$(PREFIX)/include/taps.h
-	install -D -m 0644 $(B)/lib/libtaps.a $(DESTDIR)$(PREFIX)/lib/libtaps.a
-	install -D -m 0755 $(B)/lib/libtaps.so $(DESTDIR)$(PREFIX)/lib/libtaps.so.0
-	ln -sf libtaps.so.0 $(DESTDIR)$(PREFIX)/lib/libtaps.so
+	install -D -m 0644 $(B)/lib/libtaps.a $(DESTDIR)$(LIBDIR)/libtaps.a
+	install -D -m 0644 $(B)/lib/libtaps.so $(DESTDIR)$(LIBDIR)/libtaps.so.0
+	ln -sf libtaps.so.0 $(DESTDIR)$(LIBDIR)/libtaps.so
+	install -D -m 0644 $(B)/lib/libtaps.pc $(DESTDIR)$(LIBDIR)/pkgconfig/libtaps.pc
 	install -D -m 0755 $(B)/tools/tapsctl $(DESTDIR)$(PREFIX)/sbin/tapsctl
-	install -D -m 0644 Documentation/tapsctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/tapsctl.8
+	install -D -m 0755 tools/taps-run/taps-run $(DESTDIR)$(PREFIX)/bin/taps-run
+	install -D -m 0644 $(B)/tools/libtaps-run.so $(DESTDIR)$(PREFIX)/lib/taps/libtaps-run.so
+	for m in $(MANPAGES); do \
+		s=$${m##*.}; \
+		install -D -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/$$(basename $$m) || exit 1; \
+	done
 	install -D -m 0644 tools/tapsctl/tapsctl.bash-completion \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/tapsctl
 
-clean:
-	rm -rf $(B)
-	rm -rf kernel/*.o kernel/*.ko kernel/*.mod kernel/*.mod.c kernel/.*.cmd \
-		kernel/modules.order kernel/Module.symvers kernel/.tmp_versions
+# The module's source as DKMS wants it: /usr/src/taps-$(VERSION).
+DKMS_SRC	= $(DESTDIR)/usr/src/taps-$(VERSION)
+
+install-dkms-src:
+	install -d $(DKMS_SRC)/kernel $(DKMS_SRC)/uapi/linux
+	install -m 0644 $(filter-out %.mod.c,$(wildcard kernel/*.c kernel/*.h)) kernel/Kbuild \
+		$(DKMS_SRC)/kernel/
+	install -m 0644 uapi/linux/taps.h $(DKMS_SRC)/uapi/linux/
+	sed 's/#MODULE_VERSION#/$(VERSION)/' dkms.conf >$(DKMS_SRC)/dkms.conf
+
+# The module through DKMS (rebuilt at each kernel upgrade) instead of
+# `make install`'s copy for one kernel.
+install-dkms: install-dkms-src
+	dkms install -m taps -v $(VERSION)
+
+install: all install-userspace
+	$(MAKE) -C $(KDIR) M=$(KB)/kernel INSTALL_MOD_PATH=$(DESTDIR) modules_install
+	@# modprobe (and so socket(AF_TAPS)) finds it after depmod; a staged
+	@# install (DESTDIR) leaves that to whoever installs it for real.
+	$(if $(DESTDIR),@echo "run depmod $(KVER) once installed",depmod $(KVER))
+
+# Debian packages in build/deb/, built from a copy of the tree.
+DEB_SRC		= $(B)/deb/taps-$(VERSION)
+
+deb:
+	rm -rf $(B)/deb && mkdir -p $(DEB_SRC)
+	tar -c --exclude=./build --exclude=./.git . | tar -x -C $(DEB_SRC)
+	cd $(DEB_SRC) && dpkg-buildpackage -b -us -uc >$(B)/deb/build.log 2>&1 || \
+		{ tail -n 40 $(B)/deb/build.log; exit 1; }
+	rm -rf $(DEB_SRC)
+	ls $(B)/deb/*.deb
+
+# A binary-only DKMS tarball of taps.ko for $(KVER), built on this host in
+# a private DKMS tree (never /var/lib/dkms or /lib/modules).  Where it sits
+# in /usr/share/taps-dkms/, installing taps-dkms loads it instead of
+# compiling; selftests/packages.sh does that in the VM, where compiling
+# under TCG takes minutes (Documentation/testing.md).  One kernel per
+# tarball: dkms 3.0.10's mktarball and ldtarball fail on a second one (a
+# "local -r" in a loop).
+DKMS_DIR	= $(B)/dkms
+DKMS_TARBALL	= $(DKMS_DIR)/taps-$(VERSION).dkms.tar.gz
+DKMS_ARGS	= --dkmstree $(DKMS_DIR)/tree --sourcetree $(DKMS_DIR)/src/usr/src \
+		  --installtree $(DKMS_DIR)/inst -m taps -v $(VERSION) -k $(KVER)
+# dkms signs what it builds, with a key it makes in /var/lib/dkms unless
+# told otherwise: a throwaway one in the private tree.
+DKMS_ENV	= mok_signing_key=$(DKMS_DIR)/mok.key mok_certificate=$(DKMS_DIR)/mok.pub
+
+dkms-tarball: $(DKMS_TARBALL)
+
+# Rebuilt for another KVER too.
+$(DKMS_DIR)/kernel: FORCE
+	@mkdir -p $(@D)
+	@echo "$(KVER)" | cmp -s - $@ || echo "$(KVER)" >$@
+
+$(DKMS_TARBALL): $(KERNEL_SRCS) dkms.conf debian/changelog $(DKMS_DIR)/kernel
+	rm -rf $(DKMS_DIR)/tree $(DKMS_DIR)/src $(DKMS_DIR)/inst $(DKMS_DIR)/*.tar.gz
+	mkdir -p $(DKMS_DIR)/tree $(DKMS_DIR)/inst
+	$(MAKE) --no-print-directory DESTDIR=$(DKMS_DIR)/src install-dkms-src >/dev/null
+	$(DKMS_ENV) dkms build $(DKMS_ARGS) >$(DKMS_DIR)/build.log 2>&1 || \
+		{ cat $(DKMS_DIR)/build.log; exit 1; }
+	$(DKMS_ENV) dkms mktarball --binaries-only $(DKMS_ARGS) --archive $@ \
+		>>$(DKMS_DIR)/build.log 2>&1 || { cat $(DKMS_DIR)/build.log; exit 1; }
+
+FORCE:
 
 .PHONY: all deps module lib tools selftests lint host-check vm-check check \
-	check-debug run vm install clean
+	check-debug run vm install clean userspace install-userspace install-dkms-src \
+	install-dkms deb dkms-tarball FORCE

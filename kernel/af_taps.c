@@ -12,6 +12,7 @@
 
 #include <asm/ioctls.h>
 #include <linux/cred.h>
+#include <linux/genetlink.h>
 #include <linux/module.h>
 #include <linux/net.h>
 #include <linux/sockios.h>
@@ -525,3 +526,11 @@ MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("AF_TAPS: Transport Services sockets");
 MODULE_AUTHOR("The AF_TAPS developers");
 MODULE_SOFTDEP("pre: sctp tls");
+/*
+ * Load on demand: socket(AF_TAPS, ...) asks for "net-pf-18" and opening the
+ * "taps" generic netlink family for "net-pf-16-proto-16-family-taps".  The
+ * alias is for the default number only: a module loaded with family=N is
+ * not found by socket(N, ...) until it is loaded (Documentation/family.md).
+ */
+MODULE_ALIAS_NETPROTO(PF_TAPS);
+MODULE_ALIAS_GENL_FAMILY(TAPS_GENL_NAME);

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The `make run` demo, run inside the test VM with taps.ko loaded: a client
-# and a server namespace joined by a veth pair, and a few races.
+# and a server namespace joined by a veth pair, a few races, and an
+# unmodified Python client under taps-run.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 bin=$top/build/tools/examples
@@ -38,6 +39,7 @@ def serve(port, proto):
     while True:
         c, _ = s.accept(); c.close()
 threading.Thread(target=serve, args=(80, socket.IPPROTO_TCP), daemon=True).start()
+threading.Thread(target=serve, args=(81, socket.IPPROTO_TCP), daemon=True).start()
 serve(90, socket.IPPROTO_SCTP)
 ' &
 # Python starts slowly under TCG: wait until both listen.
@@ -78,6 +80,23 @@ echo
 tapsctl cache show
 race "an isolated socket (TAPS_ISOLATE) neither uses nor feeds the cache" \
 	-i -p tcp 2001:db8::2 80 192.0.2.2 80
+
+# An unmodified program: Python's create_connection() tries the name's
+# addresses one by one, IPv6 first.  dual.test goes in the guest's
+# /etc/hosts (the guest's root is a throwaway overlay).
+printf '2001:db8::2 dual.test\n192.0.2.2 dual.test\n' >>/etc/hosts
+client='import socket, time
+t = time.monotonic()
+c = socket.create_connection(("dual.test", 81), timeout=2)
+print("connected to %s in %d ms" % (c.getpeername()[0], (time.monotonic() - t) * 1000))'
+echo
+echo "-- an unmodified Python client: create_connection() waits its 2 s timeout on IPv6"
+echo "\$ python3 -c 'socket.create_connection((\"dual.test\", 81), timeout=2) ...'"
+python3 -c "$client" || true
+echo
+echo "-- the same program under taps-run: its socket races both addresses in the kernel"
+echo "\$ taps-run -v python3 -c 'socket.create_connection((\"dual.test\", 81), timeout=2) ...'"
+"$top/build/tools/taps-run" -v python3 -c "$client" || true
 echo
 tapsctl policy set delay 50ms
 race "system policy: the namespace's attempt delay is now 50 ms" \

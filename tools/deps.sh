@@ -4,7 +4,8 @@
 # Install, from Debian's packages only, everything AF_TAPS needs to build and
 # test: the guest kernel and its headers, QEMU, busybox for the initramfs,
 # the kernel source (kselftest_harness.h, checkpatch.pl), sparse, libmnl,
-# liburing and the network tools the tests drive inside the guest.
+# liburing, the network tools the tests drive inside the guest, and what
+# `make deb` and the package tests use (debhelper, dkms, lintian, man-db).
 #
 # Idempotent: it does nothing (and needs no network) when all is installed.
 # Set TAPS_DEPS_DEBUG=1 to also install the prebuilt debug kernel from
@@ -20,6 +21,7 @@ pkgs=(
 	libmnl-dev liburing-dev libsctp-dev libssl-dev
 	iproute2 nftables lksctp-tools iputils-ping procps psmisc util-linux
 	python3 openssl nginx-light curl ncat
+	dkms dh-dkms debhelper dpkg-dev fakeroot lintian man-db groff pkgconf
 )
 
 missing=()
