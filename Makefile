@@ -41,8 +41,8 @@ TEST_TIMEOUT	?= 900
 # How long selftests/sockfuzz fuzzes; check-debug gives it longer.
 SOCKFUZZ_SECONDS ?= 30
 SKIP_TESTS	?=
-# Tests to leave out on the debug kernel, which runs the suite 5 to 10
-# times slower (the whole suite takes about 30 minutes there): packages,
+# Tests to leave out on the debug kernel, which runs the suite 3 to 6
+# times slower (the whole suite takes about 16 minutes there): packages,
 # whose dpkg, DKMS and depmod runs test packaging, not the kernel, and
 # would add minutes under TCG to a run at its time limit.
 DEBUG_SKIP	?= packages
