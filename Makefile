@@ -69,7 +69,11 @@ $(KB)/taps.ko: $(KERNEL_SRCS) | deps
 	@! grep -E 'warning:|error:' $(KB)/build.log
 	cp $(KB)/kernel/taps.ko $@
 
-lib: $(B)/lib/libtaps.a $(B)/lib/libtaps.so
+LIBTAPS_VERSION	:= 0.1.0
+LIBTAPS_LIBS	:= -luring -lpthread
+LIBTAPS_MAN3	:= $(wildcard Documentation/man/*.3)
+
+lib: $(B)/lib/libtaps.a $(B)/lib/libtaps.so $(B)/lib/libtaps.pc
 
 $(B)/lib/%.o: lib/%.c $(LIB_HDRS) | deps
 	@mkdir -p $(@D)
@@ -78,8 +82,14 @@ $(B)/lib/%.o: lib/%.c $(LIB_HDRS) | deps
 $(B)/lib/libtaps.a: $(patsubst lib/%.c,$(B)/lib/%.o,$(LIB_SRCS))
 	$(AR) rcs $@ $^
 
-$(B)/lib/libtaps.so: $(patsubst lib/%.c,$(B)/lib/%.o,$(LIB_SRCS))
-	$(CC) -shared -Wl,-soname,libtaps.so.0 -o $@ $^
+# libtaps.so (soname libtaps.so.0) exports only what lib/libtaps.map lists.
+$(B)/lib/libtaps.so: $(patsubst lib/%.c,$(B)/lib/%.o,$(LIB_SRCS)) lib/libtaps.map
+	$(CC) -shared -Wl,-soname,libtaps.so.0 -Wl,--version-script=lib/libtaps.map \
+		-Wl,--no-undefined -o $@ $(filter %.o,$^) $(LIBTAPS_LIBS)
+	ln -sf libtaps.so $(B)/lib/libtaps.so.0
+
+$(B)/lib/libtaps.pc: lib/libtaps.pc.in Makefile
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(LIBTAPS_VERSION)|' $< >$@
 
 EXAMPLES	:= $(patsubst tools/examples/%.c,$(B)/tools/examples/%,$(wildcard tools/examples/*.c))
 
@@ -147,10 +157,13 @@ vm: deps all
 install: all
 	$(MAKE) -C $(KDIR) M=$(KB)/kernel INSTALL_MOD_PATH=$(DESTDIR) modules_install
 	install -D -m 0644 uapi/linux/taps.h $(DESTDIR)$(PREFIX)/include/linux/taps.h
-	install -D -m 0644 lib/taps.h $(DESTDIR)$(PREFIX)/include/taps.h
+	install -D -m 0644 lib/taps.h $(DESTDIR)$(PREFIX)/include/taps/taps.h
 	install -D -m 0644 $(B)/lib/libtaps.a $(DESTDIR)$(PREFIX)/lib/libtaps.a
 	install -D -m 0755 $(B)/lib/libtaps.so $(DESTDIR)$(PREFIX)/lib/libtaps.so.0
 	ln -sf libtaps.so.0 $(DESTDIR)$(PREFIX)/lib/libtaps.so
+	install -D -m 0644 $(B)/lib/libtaps.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/libtaps.pc
+	install -d $(DESTDIR)$(PREFIX)/share/man/man3
+	install -m 0644 $(LIBTAPS_MAN3) $(DESTDIR)$(PREFIX)/share/man/man3/
 	install -D -m 0755 $(B)/tools/tapsctl $(DESTDIR)$(PREFIX)/sbin/tapsctl
 	install -D -m 0644 Documentation/tapsctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/tapsctl.8
 	install -D -m 0644 tools/tapsctl/tapsctl.bash-completion \
