@@ -93,7 +93,11 @@ $(B)/lib/libtaps.pc: lib/libtaps.pc.in Makefile
 
 EXAMPLES	:= $(patsubst tools/examples/%.c,$(B)/tools/examples/%,$(wildcard tools/examples/*.c))
 
-tools: $(B)/tools/tapsctl $(EXAMPLES)
+tools: $(B)/tools/tapsctl $(EXAMPLES) $(B)/tools/taps-cat
+
+$(B)/tools/taps-cat: tools/taps-cat/taps-cat.c $(B)/lib/libtaps.a $(LIB_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) -o $@ $< $(B)/lib/libtaps.a $(LIBTAPS_LIBS)
 
 $(B)/tools/examples/%: tools/examples/%.c $(B)/lib/libtaps.a $(LIB_HDRS)
 	@mkdir -p $(@D)
@@ -162,6 +166,8 @@ install: all
 	install -D -m 0755 $(B)/lib/libtaps.so $(DESTDIR)$(PREFIX)/lib/libtaps.so.0
 	ln -sf libtaps.so.0 $(DESTDIR)$(PREFIX)/lib/libtaps.so
 	install -D -m 0644 $(B)/lib/libtaps.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/libtaps.pc
+	install -D -m 0755 $(B)/tools/taps-cat $(DESTDIR)$(PREFIX)/bin/taps-cat
+	install -D -m 0644 Documentation/man/taps-cat.1 $(DESTDIR)$(PREFIX)/share/man/man1/taps-cat.1
 	install -d $(DESTDIR)$(PREFIX)/share/man/man3
 	install -m 0644 $(LIBTAPS_MAN3) $(DESTDIR)$(PREFIX)/share/man/man3/
 	install -D -m 0755 $(B)/tools/tapsctl $(DESTDIR)$(PREFIX)/sbin/tapsctl
