@@ -165,7 +165,9 @@ install: all
 	install -D -m 0644 $(B)/lib/libtaps.a $(DESTDIR)$(PREFIX)/lib/libtaps.a
 	install -D -m 0755 $(B)/lib/libtaps.so $(DESTDIR)$(PREFIX)/lib/libtaps.so.0
 	ln -sf libtaps.so.0 $(DESTDIR)$(PREFIX)/lib/libtaps.so
-	install -D -m 0644 $(B)/lib/libtaps.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/libtaps.pc
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(LIBTAPS_VERSION)|' lib/libtaps.pc.in \
+		>$(DESTDIR)$(PREFIX)/lib/pkgconfig/libtaps.pc
 	install -D -m 0755 $(B)/tools/taps-cat $(DESTDIR)$(PREFIX)/bin/taps-cat
 	install -D -m 0644 Documentation/man/taps-cat.1 $(DESTDIR)$(PREFIX)/share/man/man1/taps-cat.1
 	install -d $(DESTDIR)$(PREFIX)/share/man/man3

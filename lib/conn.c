@@ -836,6 +836,11 @@ void taps__conn_complete(struct taps_loop *loop, struct taps_op *op, int res, un
 	struct taps_connection *c;
 
 	(void)flags;
+	if (loop->debug && op->kind == OP_CONN_SEND) {
+		c = container_of(op, struct taps_connection, op_send);
+		fprintf(stderr, "libtaps: send %d of %zu\n", res,
+			c->sq ? c->sq->len - c->sq->off : (size_t)0);
+	}
 	loop->inflight--;
 	switch (op->kind) {
 	case OP_CONN_POLL:
