@@ -343,8 +343,8 @@ int taps_send(struct taps_connection *c, const void *data, size_t len, void *ctx
  * ReceiveError per call.  Without a framer, bytes as they come:
  * at least min_incomplete (1 if 0) and at most max_len (0: 64 KiB) as a
  * ReceivedPartial, end_of_message set at the peer's end of stream.
- * With a framer: one message, or ReceivedPartial pieces of max_len when
- * the message is longer.
+ * With a framer: one whole message as a Received (the framer's maximum
+ * bounds its length; max_len is not applied to framed messages yet).
  */
 int taps_receive(struct taps_connection *c, size_t min_incomplete, size_t max_len);
 /* Close (RFC 9622 section 10): after queued sends, FIN; Closed follows
