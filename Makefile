@@ -27,7 +27,10 @@ RES		:= $(B)/results
 USER_CFLAGS	:= -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -I$(TOP)/uapi -I$(TOP)/lib $(CFLAGS_EXTRA)
 # The tests build as the kernel's selftests do: kselftest_harness.h is not
 # -Wextra clean (unused parameters, signed comparisons in its macros).
-TEST_CFLAGS	:= -O2 -g -Wall -Werror -D_GNU_SOURCE -I$(TOP)/uapi -I$(TOP)/lib -I$(KSRC)/tools/testing/selftests
+# libtaps' version is debian/changelog's, as everything else's.
+LIB_VERSION	:= -DTAPS_VERSION_STRING='"$(VERSION)"'
+TEST_CFLAGS	:= -O2 -g -Wall -Werror -D_GNU_SOURCE -I$(TOP)/uapi -I$(TOP)/lib -I$(KSRC)/tools/testing/selftests \
+		   $(LIB_VERSION)
 LIB_SRCS	:= $(wildcard lib/*.c)
 LIB_HDRS	:= $(wildcard lib/*.h) uapi/linux/taps.h
 KERNEL_SRCS	:= $(filter-out %.mod.c,$(wildcard kernel/*.c kernel/*.h)) kernel/Kbuild uapi/linux/taps.h
@@ -79,17 +82,23 @@ $(KB)/taps.ko: $(KERNEL_SRCS) | deps
 	@! grep -E 'warning:|error:' $(KB)/build.log
 	cp $(KB)/kernel/taps.ko $@
 
-lib: $(B)/lib/libtaps.a $(B)/lib/libtaps.so
+LIBTAPS_LIBS	:= -luring -lpthread
 
-$(B)/lib/%.o: lib/%.c $(LIB_HDRS) | $(DEPS)
+lib: $(B)/lib/libtaps.a $(B)/lib/libtaps.so $(B)/lib/libtaps.pc
+
+$(B)/lib/%.o: lib/%.c $(LIB_HDRS) debian/changelog | $(DEPS)
 	@mkdir -p $(@D)
-	$(CC) $(USER_CFLAGS) -fPIC -c -o $@ $<
+	$(CC) $(USER_CFLAGS) $(LIB_VERSION) -fPIC -c -o $@ $<
 
 $(B)/lib/libtaps.a: $(patsubst lib/%.c,$(B)/lib/%.o,$(LIB_SRCS))
 	$(AR) rcs $@ $^
 
-$(B)/lib/libtaps.so: $(patsubst lib/%.c,$(B)/lib/%.o,$(LIB_SRCS))
-	$(CC) $(LDFLAGS_EXTRA) -shared -Wl,-soname,libtaps.so.0 -o $@ $^
+# libtaps.so (soname libtaps.so.0) exports only what lib/libtaps.map lists.
+$(B)/lib/libtaps.so: $(patsubst lib/%.c,$(B)/lib/%.o,$(LIB_SRCS)) lib/libtaps.map
+	$(CC) $(LDFLAGS_EXTRA) -shared -Wl,-soname,libtaps.so.0 \
+		-Wl,--version-script=lib/libtaps.map -Wl,--no-undefined \
+		-o $@ $(filter %.o,$^) $(LIBTAPS_LIBS)
+	ln -sf libtaps.so $(B)/lib/libtaps.so.0
 
 $(B)/lib/libtaps.pc: lib/libtaps.pc.in debian/changelog
 	@mkdir -p $(@D)
@@ -98,7 +107,8 @@ $(B)/lib/libtaps.pc: lib/libtaps.pc.in debian/changelog
 
 EXAMPLES	:= $(patsubst tools/examples/%.c,$(B)/tools/examples/%,$(wildcard tools/examples/*.c))
 
-tools: $(B)/tools/tapsctl $(B)/tools/taps-run $(B)/tools/libtaps-run.so $(EXAMPLES)
+tools: $(B)/tools/tapsctl $(B)/tools/taps-run $(B)/tools/libtaps-run.so $(EXAMPLES) \
+	$(B)/tools/taps-cat
 
 # taps-run finds libtaps-run.so beside it in the build tree.
 $(B)/tools/taps-run: tools/taps-run/taps-run
@@ -109,6 +119,10 @@ $(B)/tools/libtaps-run.so: tools/taps-run/preload.c $(B)/lib/libtaps.a $(LIB_HDR
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) $(LDFLAGS_EXTRA) -fPIC -shared -fvisibility=hidden -Wl,-z,defs -Wl,--exclude-libs,ALL -o $@ $< \
 		$(B)/lib/libtaps.a -ldl -lpthread
+
+$(B)/tools/taps-cat: tools/taps-cat/taps-cat.c $(B)/lib/libtaps.a $(LIB_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) $(LDFLAGS_EXTRA) -o $@ $< $(B)/lib/libtaps.a $(LIBTAPS_LIBS)
 
 $(B)/tools/examples/%: tools/examples/%.c $(B)/lib/libtaps.a $(LIB_HDRS)
 	@mkdir -p $(@D)
@@ -171,19 +185,21 @@ vm: deps all
 	tools/vm/run -r $(KVER) -M $(KB)/taps.ko
 
 # What the packages hold, without the module: the library, headers,
-# libtaps.pc, tapsctl, taps-run and the manual pages.
+# libtaps.pc, tapsctl, taps-run, taps-cat and the manual pages.
 userspace: lib $(B)/lib/libtaps.pc $(B)/tools/tapsctl $(B)/tools/taps-run \
-	$(B)/tools/libtaps-run.so
+	$(B)/tools/libtaps-run.so $(B)/tools/taps-cat
 
-MANPAGES	:= Documentation/taps.7 Documentation/taps-run.1 Documentation/tapsctl.8
+MANPAGES	:= Documentation/taps.7 Documentation/taps-run.1 Documentation/tapsctl.8 \
+		   $(wildcard Documentation/man/*.[1-8])
 
 install-userspace: userspace
 	install -D -m 0644 uapi/linux/taps.h $(DESTDIR)$(PREFIX)/include/linux/taps.h
-	install -D -m 0644 lib/taps.h $(DESTDIR)$(PREFIX)/include/taps.h
+	install -D -m 0644 lib/taps.h $(DESTDIR)$(PREFIX)/include/taps/taps.h
 	install -D -m 0644 $(B)/lib/libtaps.a $(DESTDIR)$(LIBDIR)/libtaps.a
 	install -D -m 0644 $(B)/lib/libtaps.so $(DESTDIR)$(LIBDIR)/libtaps.so.0
 	ln -sf libtaps.so.0 $(DESTDIR)$(LIBDIR)/libtaps.so
 	install -D -m 0644 $(B)/lib/libtaps.pc $(DESTDIR)$(LIBDIR)/pkgconfig/libtaps.pc
+	install -D -m 0755 $(B)/tools/taps-cat $(DESTDIR)$(PREFIX)/bin/taps-cat
 	install -D -m 0755 $(B)/tools/tapsctl $(DESTDIR)$(PREFIX)/sbin/tapsctl
 	install -D -m 0755 tools/taps-run/taps-run $(DESTDIR)$(PREFIX)/bin/taps-run
 	install -D -m 0644 $(B)/tools/libtaps-run.so $(DESTDIR)$(PREFIX)/lib/taps/libtaps-run.so

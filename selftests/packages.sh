@@ -148,7 +148,7 @@ cat >"$tmp/prog.c" <<'EOT'
 #include <unistd.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
-#include <taps.h>
+#include <taps/taps.h>
 
 int main(void)
 {

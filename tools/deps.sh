@@ -18,7 +18,7 @@ pkgs=(
 	linux-image-amd64 linux-headers-amd64 linux-source-6.1
 	qemu-system-x86 busybox-static
 	sparse
-	libmnl-dev liburing-dev libsctp-dev libssl-dev
+	libmnl-dev liburing-dev libsctp-dev libssl-dev pkg-config
 	iproute2 nftables lksctp-tools iputils-ping procps psmisc util-linux
 	python3 openssl nginx-light curl ncat
 	dkms dh-dkms debhelper dpkg-dev fakeroot lintian man-db groff pkgconf

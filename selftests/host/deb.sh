@@ -51,11 +51,17 @@ for f in "$TAPS_TOP"/kernel/*.[ch]; do
 done
 has taps-dkms "${dkms_files[@]}"
 has libtaps0 "/usr/lib/$ma/libtaps.so.0"
-has libtaps-dev /usr/include/linux/taps.h /usr/include/taps.h "/usr/lib/$ma/libtaps.a" \
-	"/usr/lib/$ma/libtaps.so" "/usr/lib/$ma/pkgconfig/libtaps.pc" /usr/share/man/man7/taps.7.gz
+man3=()
+for f in "$TAPS_TOP"/Documentation/man/*.3; do
+	man3+=("/usr/share/man/man3/$(basename "$f").gz")
+done
+has libtaps-dev /usr/include/linux/taps.h /usr/include/taps/taps.h "/usr/lib/$ma/libtaps.a" \
+	"/usr/lib/$ma/libtaps.so" "/usr/lib/$ma/pkgconfig/libtaps.pc" /usr/share/man/man7/taps.7.gz \
+	"${man3[@]}"
 has tapsctl /usr/sbin/tapsctl /usr/bin/taps-run /usr/lib/taps/libtaps-run.so \
 	/usr/share/man/man8/tapsctl.8.gz /usr/share/man/man1/taps-run.1.gz \
-	/usr/share/bash-completion/completions/tapsctl
+	/usr/share/bash-completion/completions/tapsctl \
+	/usr/bin/taps-cat /usr/share/man/man1/taps-cat.1.gz
 
 dkms_ok() {
 	dpkg-deb --fsys-tarfile "$deb"/taps-dkms_*.deb |

@@ -9,7 +9,7 @@
 . "$(dirname "$0")/../lib.sh"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-pages=("$TAPS_TOP"/Documentation/*.[1-8])
+pages=("$TAPS_TOP"/Documentation/*.[1-8] "$TAPS_TOP"/Documentation/man/*.[1-8])
 plan $((2 * ${#pages[@]} + 3))
 
 for p in "${pages[@]}"; do

@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libtaps: private declarations shared by the lib/ sources (and the host tests,
+ * which link libtaps.a).  Nothing here is exported from libtaps.so.
+ */
+#ifndef _TAPS_INTERNAL_H
+#define _TAPS_INTERNAL_H
+
+#include <pthread.h>
+#include <liburing.h>
+
+#include "taps.h"
+
+#ifndef TAPS_VERSION_STRING	/* the Makefile passes debian/changelog's */
+#define TAPS_VERSION_STRING	"unknown"
+#endif
+#define TAPS_RESOLUTION_DELAY_MS	50	/* RFC 8305 section 3 */
+#define TAPS_HOST_MAX		256
+
+struct taps_addr {
+	union {
+		struct sockaddr		sa;
+		struct sockaddr_in	sin;
+		struct sockaddr_in6	sin6;
+	};
+};
+
+/* What a completion is about: embedded in its object, passed as user_data. */
+enum taps_op_kind {
+	OP_TIMER = 1,
+	OP_EVENTFD,
+	OP_CONN_POLL,
+	OP_CONN_RECV,
+	OP_CONN_SEND,
+	OP_CONN_SHUTDOWN,
+	OP_CONN_DEFER,
+	OP_CONN_PUMP,
+	OP_ACCEPT,
+	OP_LISTENER_DEFER,
+	OP_RES_TIMER,
+	OP_IGNORE,
+};
+
+struct taps_op {
+	enum taps_op_kind	kind;
+};
+
+struct taps_props {
+	int64_t	v[TAPS_PROP_COUNT];
+};
+
+void taps__props_init(struct taps_props *p);
+/* 0 or -errno: is value one prop may take on a preconnection */
+int taps__prop_validate(enum taps_property prop, int64_t value);
+bool taps__prop_is_selection(enum taps_property prop);
+/* 0, or -EPROTONOSUPPORT with *reason */
+int taps__props_check(const struct taps_props *p, bool framer, const char **reason);
+/* Set the socket options the properties map to; 0 or -errno with *reason */
+int taps__props_apply(const struct taps_props *p, int fd, const char *ifname,
+		      const char **reason);
+
+struct taps_remote {
+	char		host[TAPS_HOST_MAX];	/* "" = none */
+	in_port_t	port;			/* host order */
+};
+
+struct taps_preconnection {
+	struct taps_loop	*loop;
+	struct taps_props	props;
+	struct taps_remote	remote[TAPS_MAX_ENDPOINTS];
+	int			nremote;
+	bool			has_local;
+	struct taps_addr	local;		/* family 0: wildcard */
+	in_port_t		local_port;
+	char			ifname[16];
+	const struct taps_framer_ops	*framer_ops;
+	void			*framer_arg;
+	struct taps_callbacks	cbs;
+};
+
+/* ---- resolution ---- */
+
+/* A query: one name, one family; runs on a resolver thread. */
+typedef int (*taps_query_fn)(const char *host, int family, struct taps_addr *out,
+			     int max, char *reason, size_t rlen);
+int taps__query_getaddrinfo(const char *host, int family, struct taps_addr *out,
+			    int max, char *reason, size_t rlen);
+
+typedef void (*taps_resolved_cb)(void *arg, const struct taps_addr *addrs, int n,
+				 int err, const char *reason);
+
+struct taps_resolution;
+/*
+ * Resolve hosts[0..n) (names or literals) for port, A and AAAA in
+ * parallel on resolver threads; done is called on the loop thread, once,
+ * with every address ordered (RFC 8305 section 4), or err and a reason.
+ */
+struct taps_resolution *taps__resolve(struct taps_loop *loop, const struct taps_remote *r,
+				      int n, taps_resolved_cb done, void *arg);
+/* done is then never called */
+void taps__resolve_cancel(struct taps_resolution *res);
+/* RFC 6724 destination precedence, then RFC 8305 family interleaving */
+void taps__order_addresses(struct taps_addr *a, int n);
+int taps__addr_precedence(const struct taps_addr *a);
+
+/* ---- loop ---- */
+
+struct taps_resq;	/* completed queries, handed over from resolver threads */
+
+struct taps_loop {
+	struct io_uring		ring;
+	bool			stop;
+	bool			debug;	/* LIBTAPS_DEBUG set */
+	int			dispatching;
+	unsigned int		inflight;	/* SQEs that count as work */
+	unsigned int		resolving;	/* queries out on threads */
+	int			efd;
+	struct taps_op		efd_op;
+	uint64_t		efd_val;
+	bool			efd_armed;
+	struct taps_resq	*resq;
+	taps_query_fn		query;		/* tests replace it */
+	struct taps_connection	*conns;		/* every live connection */
+	struct taps_listener	*listeners;
+	struct taps_op		ignore_op;
+};
+
+struct io_uring_sqe *taps__sqe(struct taps_loop *loop);
+/* Submit now unless a callback is running (then on the way out). */
+void taps__kick(struct taps_loop *loop);
+void taps__loop_query_done(struct taps_loop *loop, void *q);
+void taps__arm_eventfd(struct taps_loop *loop);
+uint64_t taps__now_us(void);
+
+/* dispatch a completion to its object */
+void taps__conn_complete(struct taps_loop *loop, struct taps_op *op, int res, unsigned int flags);
+void taps__listener_complete(struct taps_loop *loop, struct taps_op *op, int res);
+void taps__resolution_timer(struct taps_loop *loop, struct taps_op *op, int res);
+void taps__resolution_query_done(struct taps_loop *loop, void *q);
+void taps__conn_free_all(struct taps_loop *loop);
+struct taps_connection *taps__conn_adopt(struct taps_preconnection *pre, int fd, void *user);
+
+/* ---- framers ---- */
+
+struct taps_framer {
+	const struct taps_framer_ops	*ops;
+	void				*state;
+	uint8_t				*buf;
+	size_t				off, len, cap;	/* bytes buf[off..off+len) */
+	struct taps_framer_sink		sink;
+	/* a connection's framer asks it whether a Receive is pending */
+	bool				(*wants)(void *user);
+	bool				failed;
+	bool				started;
+};
+
+int taps__framer_init(struct taps_framer *f, const struct taps_framer_ops *ops, void *arg,
+		      const struct taps_framer_sink *sink);
+void taps__framer_fini(struct taps_framer *f);
+/* make room for at least n more bytes at the end; returns the space or NULL */
+uint8_t *taps__framer_space(struct taps_framer *f, size_t n, size_t *avail);
+void taps__framer_commit(struct taps_framer *f, size_t n);
+/* parse what is buffered: 0, or the failure's -code */
+int taps__framer_process(struct taps_framer *f);
+int taps__framer_eof(struct taps_framer *f);
+
+#endif /* _TAPS_INTERNAL_H */

@@ -1,0 +1,325 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * libtaps_t: libtaps driven by selftests/libtaps.sh.
+ *
+ *   libtaps_t connect [-i] [-f lp|line] [-w MS] [-p MASK] [-m N] HOST PORT
+ *	initiate; print "ready proto=P ms=T remote=ADDR" or
+ *	"establishment_error code=N reason=..."; with -m N, send N messages
+ *	(framed) and check each comes back.  Exit 0 ready (and echoed), 1 not.
+ *   libtaps_t serve [-f lp|line] [-L LIMIT] [-S N] PORT
+ *	echo server on one loop: "listening port=P", then "accepted proto=P"
+ *	per connection; every message (or byte) received is sent back.
+ *	-L: the listener's connection limit; -S: stop the listener after N
+ *	connections ("stopped" once it has).
+ *	Runs until standard input ends.
+ *   libtaps_t many [-f lp] N M HOST PORT
+ *	N connections at once on one loop, M messages each, every echo
+ *	checked; "many ready=R echoed=E failed=F ms=T".
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "taps.h"
+
+static struct taps_loop *loop;
+static int framer, msgs = 0, nready, nechoed, nfailed, nconns, exit_code = 1;
+static bool serve_mode;
+static int stop_after, accepted;
+
+struct cl {
+	int	id, sent, got;
+};
+
+static const char *pname(int64_t p)
+{
+	return p == IPPROTO_TCP ? "tcp" : p == IPPROTO_SCTP ? "sctp" :
+	       p == IPPROTO_MPTCP ? "mptcp" : "?";
+}
+
+static void send_next(struct taps_connection *c, struct cl *cl)
+{
+	char buf[64];
+
+	snprintf(buf, sizeof(buf), "msg %d of client %d", cl->sent, cl->id);
+	if (taps_send(c, buf, strlen(buf), NULL, 0))
+		nfailed++;
+	cl->sent++;
+}
+
+static void done_one(void)
+{
+	if (nready + nfailed == nconns && nechoed + nfailed >= nconns)
+		taps_loop_stop(loop);
+}
+
+static void on_ready(struct taps_connection *c, void *user)
+{
+	struct cl *cl = user;
+	struct taps_info ti;
+	char buf[160];
+	int64_t p = 0;
+
+	nready++;
+	taps_connection_get(c, TAPS_PROP_PROTOCOL, &p);
+	if (nconns == 1) {
+		taps_connection_info(c, &ti);
+		printf("ready proto=%s ms=%llu remote=%s attempts=%u\n", pname(p),
+		       (unsigned long long)taps_connection_ready_us(c) / 1000,
+		       taps_connection_describe(c, buf, sizeof(buf)), ti.ti_attempts);
+		fflush(stdout);
+	}
+	if (!msgs) {
+		nechoed++;
+		taps_close(c);
+		done_one();
+		return;
+	}
+	taps_receive(c, 1, 0);
+	send_next(c, cl);
+}
+
+static void on_estab_error(struct taps_connection *c, const struct taps_error *e, void *user)
+{
+	(void)c;
+	(void)user;
+	nfailed++;
+	if (nconns == 1)
+		printf("establishment_error code=%d reason=%s\n", e->code, e->reason);
+	fflush(stdout);
+	done_one();
+}
+
+static void on_received(struct taps_connection *c, const void *data, size_t len,
+			const struct taps_message_context *mc, void *user)
+{
+	struct cl *cl = user;
+	char want[64];
+
+	(void)mc;
+	if (serve_mode) {
+		taps_send(c, data, len, NULL, 0);
+		taps_receive(c, 1, 0);
+		return;
+	}
+	snprintf(want, sizeof(want), "msg %d of client %d", cl->got, cl->id);
+	if (len != strlen(want) || memcmp(data, want, len)) {
+		printf("# client %d: got '%.*s', want '%s'\n", cl->id, (int)len,
+		       (const char *)data, want);
+		nfailed++;
+		taps_abort(c);
+		done_one();
+		return;
+	}
+	if (++cl->got == msgs) {
+		nechoed++;
+		taps_close(c);
+		done_one();
+		return;
+	}
+	taps_receive(c, 1, 0);
+	send_next(c, cl);
+}
+
+static void on_received_partial(struct taps_connection *c, const void *data, size_t len,
+				const struct taps_message_context *mc, void *user)
+{
+	(void)user;
+	if (serve_mode && len)
+		taps_send(c, data, len, NULL, 0);
+	if (mc->end_of_message)
+		taps_close(c);
+	else
+		taps_receive(c, 1, 0);
+}
+
+static void on_conn_error(struct taps_connection *c, const struct taps_error *e, void *user)
+{
+	(void)c;
+	(void)user;
+	printf("connection_error code=%d reason=%s\n", e->code, e->reason);
+	fflush(stdout);
+	if (!serve_mode) {
+		nfailed++;
+		done_one();
+	}
+}
+
+static void on_receive_error(struct taps_connection *c, const struct taps_error *e, void *user)
+{
+	(void)c;
+	(void)user;
+	printf("receive_error code=%d reason=%s\n", e->code, e->reason);
+	fflush(stdout);
+}
+
+static void on_conn_received(struct taps_listener *l, struct taps_connection *c, void *user)
+{
+	int64_t p = 0;
+
+	(void)user;
+	taps_connection_get(c, TAPS_PROP_PROTOCOL, &p);
+	printf("accepted proto=%s\n", pname(p));
+	fflush(stdout);
+	taps_receive(c, 1, 0);
+	if (++accepted == stop_after)
+		taps_listener_stop(l);
+}
+
+static void on_listen_error(struct taps_listener *l, const struct taps_error *e, void *user)
+{
+	(void)l;
+	(void)user;
+	printf("listen_error code=%d reason=%s\n", e->code, e->reason);
+	exit(1);
+}
+
+static void on_stopped(struct taps_listener *l, void *user)
+{
+	(void)l;
+	(void)user;
+	printf("stopped\n");
+	fflush(stdout);
+}
+
+static const struct taps_callbacks cbs = {
+	.stopped = on_stopped,
+	.ready = on_ready,
+	.establishment_error = on_estab_error,
+	.connection_received = on_conn_received,
+	.listen_error = on_listen_error,
+	.received = on_received,
+	.received_partial = on_received_partial,
+	.receive_error = on_receive_error,
+	.connection_error = on_conn_error,
+};
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: see the head of selftests/helpers/libtaps_t.c\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	struct taps_preconnection *pre;
+	const char *mode;
+	int opt, limit = 0, i;
+	uint64_t t0;
+
+	if (argc < 2)
+		usage();
+	mode = argv[1];
+	argv++;
+	argc--;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	loop = taps_loop_new();
+	if (!loop)
+		return 1;
+	pre = taps_preconnection_new(loop);
+	taps_preconnection_set_callbacks(pre, &cbs);
+	while ((opt = getopt(argc, argv, "if:w:p:m:L:S:")) != -1) {
+		switch (opt) {
+		case 'i':
+			taps_preconnection_set(pre, TAPS_PROP_ISOLATE_SESSION, 1);
+			break;
+		case 'f':
+			framer = !strcmp(optarg, "lp") ? 2 : 1;
+			taps_preconnection_add_framer(pre, framer == 2 ?
+				&taps_framer_length_prefix : &taps_framer_line, NULL);
+			break;
+		case 'w':
+			taps_preconnection_set(pre, TAPS_PROP_CONN_TIMEOUT, atoi(optarg));
+			break;
+		case 'p':
+			taps_preconnection_set(pre, TAPS_PROP_PROTOCOLS, atoi(optarg));
+			break;
+		case 'm':
+			msgs = atoi(optarg);
+			break;
+		case 'L':
+			limit = atoi(optarg);
+			break;
+		case 'S':
+			stop_after = atoi(optarg);
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (!strcmp(mode, "connect") && argc == 2) {
+		struct cl *cl = calloc(1, sizeof(*cl));
+
+		nconns = 1;
+		taps_preconnection_add_remote(pre, argv[0], argv[1]);
+		taps_initiate(pre, cl);
+		taps_loop_run(loop);
+		return nready == 1 && nechoed == 1 && !nfailed ? 0 : 1;
+	}
+	if (!strcmp(mode, "many") && argc == 4) {
+		nconns = atoi(argv[0]);
+		msgs = atoi(argv[1]);
+		taps_preconnection_add_remote(pre, argv[2], argv[3]);
+		{
+			struct timespec ts;
+
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			t0 = ts.tv_sec * 1000ull + ts.tv_nsec / 1000000;
+		}
+		for (i = 0; i < nconns; i++) {
+			struct cl *cl = calloc(1, sizeof(*cl));
+
+			cl->id = i;
+			taps_initiate(pre, cl);
+		}
+		taps_loop_run(loop);
+		{
+			struct timespec ts;
+
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			printf("many ready=%d echoed=%d failed=%d ms=%llu\n", nready, nechoed,
+			       nfailed, ts.tv_sec * 1000ull + ts.tv_nsec / 1000000 - t0);
+		}
+		exit_code = nechoed == nconns && !nfailed ? 0 : 1;
+		taps_loop_free(loop);
+		return exit_code;
+	}
+	if (!strcmp(mode, "serve") && argc == 1) {
+		struct taps_listener *l;
+		struct pollfd pfd[2];
+
+		serve_mode = true;
+		taps_preconnection_set_local(pre, NULL, argv[0]);
+		l = taps_listen(pre, NULL);
+		if (limit)
+			taps_listener_set_limit(l, limit);
+		taps_loop_process(loop);
+		printf("listening port=%d pid=%d\n", taps_listener_port(l), (int)getpid());
+		/* embedded: our poll() has the loop's fd and standard input */
+		for (;;) {
+			pfd[0].fd = taps_loop_fd(loop);
+			pfd[0].events = POLLIN;
+			pfd[1].fd = STDIN_FILENO;
+			pfd[1].events = POLLIN;
+			if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+				return 1;
+			if (pfd[1].revents) {
+				char b[64];
+
+				if (read(STDIN_FILENO, b, sizeof(b)) <= 0)
+					break;
+			}
+			taps_loop_process(loop);
+		}
+		taps_loop_free(loop);
+		return 0;
+	}
+	usage();
+	return 2;
+}

@@ -1,0 +1,462 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * taps-cat: netcat over libtaps; the example to read first.
+ *
+ *   taps-cat [OPTIONS] HOST PORT         connect: every address of HOST raced
+ *   taps-cat -l [OPTIONS] [ADDR] PORT    listen, serve one connection (-k: many)
+ *
+ * The libtaps loop runs inside taps-cat's own poll() loop (taps_loop_fd()
+ * and taps_loop_process()), next to standard input.  taps-cat(1) has the
+ * options.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "taps.h"
+
+#define IN_CHUNK	(64 << 10)
+#define MAX_UNSENT	(1 << 20)
+
+static struct {
+	bool			verbose, listen, keep, stdin_eof, done;
+	int			framer;		/* 0 none, 1 line, 2 lp */
+	int			quit_after;	/* -q, seconds; -1 wait for the peer */
+	int			status;
+	size_t			unsent;
+	struct taps_loop	*loop;
+	struct taps_listener	*listener;
+	struct taps_connection	*conn;		/* the one stdin goes to */
+	int			open;		/* connections open */
+	char			*line;		/* framer: a line being read */
+	size_t			line_len, line_cap;
+} g = { .quit_after = -1 };
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"Usage: taps-cat [-v] [-p PROTO[,PROTO]] [--prefer PROTO] [--avoid PROTO]\n"
+		"                [--framer line|lp] [-w SECS] [-q SECS] HOST PORT\n"
+		"       taps-cat -l [-k] [-v] [OPTIONS] [ADDR] PORT\n");
+	exit(2);
+}
+
+static void write_all(const void *p, size_t len)
+{
+	const char *b = p;
+	ssize_t n;
+
+	while (len) {
+		n = write(STDOUT_FILENO, b, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			fprintf(stderr, "taps-cat: writing to stdout: %s\n", strerror(errno));
+			exit(1);
+		}
+		b += n;
+		len -= n;
+	}
+}
+
+static void finish(int status)
+{
+	if (status > g.status)
+		g.status = status;
+	g.done = true;
+}
+
+static void arm_receive(struct taps_connection *c)
+{
+	taps_receive(c, 1, IN_CHUNK);
+}
+
+static void on_ready(struct taps_connection *c, void *user)
+{
+	char buf[160];
+
+	(void)user;
+	if (g.verbose)
+		fprintf(stderr, "ready: %s in %.1f ms\n",
+			taps_connection_describe(c, buf, sizeof(buf)),
+			taps_connection_ready_us(c) / 1000.0);
+	g.open++;
+	arm_receive(c);
+	if (g.stdin_eof)
+		taps_close(c);
+}
+
+static void on_estab_error(struct taps_connection *c, const struct taps_error *e, void *user)
+{
+	(void)c;
+	(void)user;
+	fprintf(stderr, "taps-cat: %s\n", e->reason);
+	g.conn = NULL;
+	finish(1);
+}
+
+static void on_received(struct taps_connection *c, const void *data, size_t len,
+			const struct taps_message_context *mc, void *user)
+{
+	(void)mc;
+	(void)user;
+	write_all(data, len);
+	write_all("\n", 1);
+	arm_receive(c);
+}
+
+static void on_received_partial(struct taps_connection *c, const void *data, size_t len,
+				const struct taps_message_context *mc, void *user)
+{
+	(void)user;
+	if (len)
+		write_all(data, len);
+	if (!mc->end_of_message)
+		arm_receive(c);
+	else if (g.keep || g.stdin_eof || c != g.conn)
+		taps_close(c);	/* the peer is done and so are we */
+}
+
+static void on_sent(struct taps_connection *c, void *ctx, void *user)
+{
+	(void)c;
+	(void)user;
+	g.unsent -= (size_t)(uintptr_t)ctx;
+}
+
+static void on_send_error(struct taps_connection *c, void *ctx, const struct taps_error *e,
+			  void *user)
+{
+	(void)c;
+	(void)ctx;
+	(void)user;
+	fprintf(stderr, "taps-cat: send: %s\n", e->reason);
+	finish(1);
+}
+
+static void on_receive_error(struct taps_connection *c, const struct taps_error *e, void *user)
+{
+	(void)c;
+	(void)user;
+	fprintf(stderr, "taps-cat: receive: %s\n", e->reason);
+	finish(1);
+}
+
+static void conn_gone(struct taps_connection *c)
+{
+	g.open--;
+	if (c == g.conn)
+		g.conn = NULL;
+	if (!g.keep)
+		finish(0);
+}
+
+static void on_closed(struct taps_connection *c, void *user)
+{
+	(void)user;
+	conn_gone(c);
+}
+
+static void on_conn_error(struct taps_connection *c, const struct taps_error *e, void *user)
+{
+	(void)user;
+	fprintf(stderr, "taps-cat: %s\n", e->reason);
+	conn_gone(c);
+	finish(1);
+}
+
+static void on_conn_received(struct taps_listener *l, struct taps_connection *c, void *user)
+{
+	char buf[160];
+
+	(void)user;
+	if (g.verbose)
+		fprintf(stderr, "ready: %s in 0.0 ms\n",
+			taps_connection_describe(c, buf, sizeof(buf)));
+	g.open++;
+	if (!g.keep) {
+		g.conn = c;
+		taps_listener_stop(l);
+		g.listener = NULL;
+	}
+	arm_receive(c);
+	if (g.stdin_eof && c == g.conn)
+		taps_close(c);
+	if (g.keep)
+		taps_close(c);	/* -k: standard input is not read, only theirs */
+}
+
+static void on_listen_error(struct taps_listener *l, const struct taps_error *e, void *user)
+{
+	(void)l;
+	(void)user;
+	fprintf(stderr, "taps-cat: listen: %s\n", e->reason);
+	g.listener = NULL;
+	finish(1);
+}
+
+static void on_quit_timer(struct taps_timer *t, void *user)
+{
+	(void)t;
+	(void)user;
+	if (g.conn)
+		taps_abort(g.conn);
+	finish(0);
+}
+
+static int send_bytes(const void *p, size_t len)
+{
+	int err = taps_send(g.conn, p, len, (void *)(uintptr_t)len, 0);
+
+	if (err) {
+		fprintf(stderr, "taps-cat: send: %s\n", strerror(-err));
+		finish(1);
+		return err;
+	}
+	g.unsent += len;
+	return 0;
+}
+
+/* framed: each line of standard input is one message */
+static void send_lines(const char *p, size_t len, bool eof)
+{
+	const char *nl;
+
+	while (len) {
+		size_t n;
+
+		nl = memchr(p, '\n', len);
+		n = nl ? (size_t)(nl - p) : len;
+		if (g.line_len + n > g.line_cap) {
+			g.line_cap = (g.line_len + n) * 2;
+			g.line = realloc(g.line, g.line_cap);
+			if (!g.line) {
+				perror("taps-cat");
+				exit(1);
+			}
+		}
+		memcpy(g.line + g.line_len, p, n);
+		g.line_len += n;
+		if (!nl)
+			break;
+		if (g.line_len && g.line[g.line_len - 1] == '\r')
+			g.line_len--;
+		if (send_bytes(g.line, g.line_len))
+			return;
+		g.line_len = 0;
+		p = nl + 1;
+		len -= n + 1;
+	}
+	if (eof && g.line_len) {
+		send_bytes(g.line, g.line_len);
+		g.line_len = 0;
+	}
+}
+
+static void stdin_eof(void)
+{
+	g.stdin_eof = true;
+	if (g.framer)
+		send_lines(NULL, 0, true);
+	if (g.conn) {
+		taps_close(g.conn);
+		if (g.quit_after >= 0)
+			taps_timer_new(g.loop, g.quit_after * 1000, on_quit_timer, NULL);
+	}
+}
+
+static void read_stdin(void)
+{
+	static char buf[IN_CHUNK];
+	ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0) {
+		stdin_eof();
+		return;
+	}
+	if (g.framer)
+		send_lines(buf, n, false);
+	else
+		send_bytes(buf, n);
+}
+
+static int proto_mask(const char *s)
+{
+	char *dup = strdup(s), *tok, *save = NULL;
+	int m = 0;
+
+	for (tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(tok, "tcp"))
+			m |= TAPS_P_TCP;
+		else if (!strcmp(tok, "sctp"))
+			m |= TAPS_P_SCTP;
+		else if (!strcmp(tok, "mptcp"))
+			m |= TAPS_P_MPTCP;
+		else
+			usage();
+	}
+	free(dup);
+	return m;
+}
+
+/* --prefer / --avoid: the selection properties that order protocols */
+static void prefer(struct taps_preconnection *pre, const char *proto, bool avoid)
+{
+	int m = proto_mask(proto);
+
+	if (m & TAPS_P_SCTP)
+		taps_preconnection_set(pre, TAPS_PROP_MULTISTREAMING,
+				       avoid ? TAPS_PREF_AVOID : TAPS_PREF_PREFER);
+	if (m & TAPS_P_TCP)
+		taps_preconnection_set(pre, TAPS_PROP_MULTISTREAMING,
+				       avoid ? TAPS_PREF_PREFER : TAPS_PREF_AVOID);
+	if (m & TAPS_P_MPTCP)
+		taps_preconnection_set(pre, TAPS_PROP_MULTIPATH,
+				       avoid ? TAPS_MULTIPATH_DISABLED : TAPS_MULTIPATH_ACTIVE);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "framer", required_argument, NULL, 'F' },
+		{ "prefer", required_argument, NULL, 'P' },
+		{ "avoid", required_argument, NULL, 'A' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const struct taps_callbacks cbs = {
+		.ready = on_ready,
+		.establishment_error = on_estab_error,
+		.connection_received = on_conn_received,
+		.listen_error = on_listen_error,
+		.sent = on_sent,
+		.send_error = on_send_error,
+		.received = on_received,
+		.received_partial = on_received_partial,
+		.receive_error = on_receive_error,
+		.closed = on_closed,
+		.connection_error = on_conn_error,
+	};
+	struct taps_preconnection *pre;
+	struct pollfd pfd[2];
+	int opt, err;
+
+	g.loop = taps_loop_new();
+	if (!g.loop) {
+		perror("taps-cat: io_uring");
+		return 1;
+	}
+	pre = taps_preconnection_new(g.loop);
+	if (!pre)
+		return 1;
+	while ((opt = getopt_long(argc, argv, "lkvp:w:q:h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'l':
+			g.listen = true;
+			break;
+		case 'k':
+			g.keep = true;
+			break;
+		case 'v':
+			g.verbose = true;
+			break;
+		case 'p':
+			taps_preconnection_set(pre, TAPS_PROP_PROTOCOLS, proto_mask(optarg));
+			break;
+		case 'P':
+		case 'A':
+			prefer(pre, optarg, opt == 'A');
+			break;
+		case 'F':
+			if (!strcmp(optarg, "line"))
+				g.framer = 1;
+			else if (!strcmp(optarg, "lp") || !strcmp(optarg, "length-prefix"))
+				g.framer = 2;
+			else
+				usage();
+			break;
+		case 'w':
+			if (atoi(optarg) <= 0)
+				usage();
+			taps_preconnection_set(pre, TAPS_PROP_CONN_TIMEOUT, atoi(optarg) * 1000LL);
+			break;
+		case 'q':
+			g.quit_after = atoi(optarg);
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (g.keep && !g.listen)
+		usage();
+	if (g.framer)
+		taps_preconnection_add_framer(pre, g.framer == 1 ? &taps_framer_line :
+					      &taps_framer_length_prefix, NULL);
+	taps_preconnection_set_callbacks(pre, &cbs);
+	if (g.listen) {
+		if (argc < 1 || argc > 2)
+			usage();
+		err = taps_preconnection_set_local(pre, argc == 2 ? argv[0] : NULL,
+						   argv[argc - 1]);
+		if (err) {
+			fprintf(stderr, "taps-cat: local endpoint: %s\n", strerror(-err));
+			return 2;
+		}
+		g.listener = taps_listen(pre, NULL);
+	} else {
+		if (argc != 2)
+			usage();
+		err = taps_preconnection_add_remote(pre, argv[0], argv[1]);
+		if (err) {
+			fprintf(stderr, "taps-cat: remote endpoint: %s\n", strerror(-err));
+			return 2;
+		}
+		g.conn = taps_initiate(pre, NULL);
+	}
+	taps_preconnection_free(pre);
+	if (!g.conn && !g.listener) {
+		perror("taps-cat");
+		return 1;
+	}
+	if (g.keep)
+		g.stdin_eof = true;
+
+	/* Our loop: the libtaps loop's fd and standard input. */
+	while (!g.done) {
+		bool want_in = !g.stdin_eof && g.unsent < MAX_UNSENT &&
+			       (g.conn || g.listen) && !(g.conn == NULL && g.listen && g.open);
+		int n = 1;
+
+		pfd[0].fd = taps_loop_fd(g.loop);
+		pfd[0].events = POLLIN;
+		if (want_in && g.conn) {
+			int64_t st;
+
+			if (!taps_connection_get(g.conn, TAPS_PROP_CONN_STATE, &st) &&
+			    st == TAPS_CONN_ESTABLISHED) {
+				pfd[1].fd = STDIN_FILENO;
+				pfd[1].events = POLLIN;
+				pfd[1].revents = 0;
+				n = 2;
+			}
+		}
+		if (poll(pfd, n, -1) < 0 && errno != EINTR) {
+			perror("taps-cat: poll");
+			return 1;
+		}
+		if (n == 2 && pfd[1].revents)
+			read_stdin();
+		if (taps_loop_process(g.loop) < 0)
+			break;
+	}
+	taps_loop_free(g.loop);
+	return g.status;
+}
