@@ -289,19 +289,6 @@ static void estab_error(struct taps_connection *c, int err, const char *reason)
 		c->cbs.establishment_error(c, &e, c->user);
 }
 
-static const char *proto_name(unsigned int p)
-{
-	switch (p) {
-	case IPPROTO_TCP:
-		return "TCP";
-	case IPPROTO_SCTP:
-		return "SCTP";
-	case IPPROTO_MPTCP:
-		return "MPTCP";
-	}
-	return "?";
-}
-
 static void addr_str(const void *ss, char *buf, size_t len)
 {
 	const struct sockaddr_in6 *sin6 = ss;
@@ -1087,7 +1074,7 @@ const char *taps_connection_describe(const struct taps_connection *c, char *buf,
 	}
 	addr_str(&ti.ti_local, l, sizeof(l));
 	addr_str(&ti.ti_remote, r, sizeof(r));
-	snprintf(buf, len, "%s %s -> %s", proto_name(ti.ti_protocol), l, r);
+	snprintf(buf, len, "%s %s -> %s", taps_protocol_name(ti.ti_protocol), l, r);
 	return buf;
 }
 

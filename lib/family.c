@@ -37,3 +37,16 @@ const char *taps_state_name(unsigned int state)
 		return "?";
 	return names[state];
 }
+
+const char *taps_protocol_name(unsigned int ipproto)
+{
+	switch (ipproto) {
+	case IPPROTO_TCP:
+		return "TCP";
+	case IPPROTO_SCTP:
+		return "SCTP";
+	case IPPROTO_MPTCP:
+		return "MPTCP";
+	}
+	return "?";
+}

@@ -37,6 +37,10 @@ int taps_family(void);
 /* taps_state_name - "established" for TAPS_STATE_ESTABLISHED, "?" if unknown */
 const char *taps_state_name(unsigned int state);
 
+/* taps_protocol_name - "TCP", "SCTP" or "MPTCP" for TAPS_INFO's ti_protocol
+ * (an IPPROTO_* value), "?" if unknown */
+const char *taps_protocol_name(unsigned int ipproto);
+
 /* The library's version, "MAJOR.MINOR.PATCH". */
 const char *taps_version(void);
 

@@ -27,4 +27,13 @@ TEST(state_names)
 	EXPECT_STREQ("?", taps_state_name(~0u));
 }
 
+TEST(protocol_names)
+{
+	EXPECT_STREQ("TCP", taps_protocol_name(IPPROTO_TCP));
+	EXPECT_STREQ("SCTP", taps_protocol_name(IPPROTO_SCTP));
+	EXPECT_STREQ("MPTCP", taps_protocol_name(IPPROTO_MPTCP));
+	EXPECT_STREQ("?", taps_protocol_name(IPPROTO_UDP));
+	EXPECT_STREQ("?", taps_protocol_name(0));
+}
+
 TEST_HARNESS_MAIN

@@ -941,19 +941,6 @@ static double cache_connect(const struct target *t, const struct target *alt, in
 	return dt / 1000;
 }
 
-static const char *proto_name(unsigned int protocol)
-{
-	switch (protocol) {
-	case IPPROTO_TCP:
-		return "TCP";
-	case IPPROTO_SCTP:
-		return "SCTP";
-	case IPPROTO_MPTCP:
-		return "MPTCP";
-	}
-	return "?";
-}
-
 static const char *family_name(unsigned int family)
 {
 	return family == AF_INET ? "IPv4" : family == AF_INET6 ? "IPv6" : "?";
@@ -1027,9 +1014,9 @@ static int cmd_cache(int argc, char **argv)
 			  ti2.ti_remote.ss_family == ti1.ti_remote.ss_family;
 		printf("cache %s round %d: first %.1f ms (%s over %s, %u attempts, winner %u, flags %#x), second %.1f ms (%s over %s, %u attempts, winner %u, flags %#x%s), ratio %.1f\n",
 		       label, i + 1,
-		       first[i], proto_name(ti1.ti_protocol), family_name(ti1.ti_remote.ss_family),
+		       first[i], taps_protocol_name(ti1.ti_protocol), family_name(ti1.ti_remote.ss_family),
 		       ti1.ti_attempts, ti1.ti_winner, ti1.ti_flags,
-		       second[i], proto_name(ti2.ti_protocol), family_name(ti2.ti_remote.ss_family),
+		       second[i], taps_protocol_name(ti2.ti_protocol), family_name(ti2.ti_remote.ss_family),
 		       ti2.ti_attempts, ti2.ti_winner, ti2.ti_flags,
 		       ti2.ti_flags & TAPS_INFO_F_CACHED ? " cached" : "", ratio[i]);
 	}

@@ -20,19 +20,6 @@
 
 #include "taps.h"
 
-static const char *proto_name(unsigned int p)
-{
-	switch (p) {
-	case IPPROTO_TCP:
-		return "TCP";
-	case IPPROTO_SCTP:
-		return "SCTP";
-	case 262:
-		return "MPTCP";
-	}
-	return "-";
-}
-
 static void addr_str(const struct __kernel_sockaddr_storage *ss, char *buf, size_t len)
 {
 	const struct sockaddr_in6 *sin6 = (const void *)ss;
@@ -158,7 +145,7 @@ int main(int argc, char **argv)
 	addr_str(&ti.ti_local, l, sizeof(l));
 	addr_str(&ti.ti_remote, r, sizeof(r));
 	printf("won: %s %s -> %s in %.1f ms (candidate %u of %u, %u attempts, %u failed, delay %u ms)%s\n",
-	       proto_name(ti.ti_protocol), l, r, ti.ti_connect_us / 1000.0, ti.ti_winner,
+	       taps_protocol_name(ti.ti_protocol), l, r, ti.ti_connect_us / 1000.0, ti.ti_winner,
 	       ti.ti_candidates, ti.ti_attempts, ti.ti_failed, ti.ti_attempt_delay_ms,
 	       flags_str(ti.ti_flags));
 	close(fd);
