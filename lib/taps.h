@@ -237,7 +237,14 @@ struct taps_framer_limits {
 extern const struct taps_framer_ops taps_framer_length_prefix;
 extern const struct taps_framer_ops taps_framer_line;
 
-/* One framer per preconnection (stacking: not yet); -EBUSY if set. */
+/*
+ * Add a framer (RFC 9622 section 9.1.2.1): framers added to one
+ * preconnection form a stack, the last added runs first on what the
+ * application sends and last on what arrives (nearest the application);
+ * the first added is nearest the transport.  Each message a framer frames
+ * is one message for the framer below; each message the framer below
+ * delivers is bytes for the framer above.  At most 4: -ENOSPC.
+ */
 int taps_preconnection_add_framer(struct taps_preconnection *pre,
 				  const struct taps_framer_ops *ops, void *arg);
 
@@ -266,6 +273,10 @@ int taps_framer_output(struct taps_framer *f, const void *msg, size_t len);
 struct taps_message_context {
 	bool		end_of_message;	/* the message is complete */
 	void		*send_context;	/* Sent/SendError: taps_send()'s ctx */
+	/* Received(Partial): the framer nearest the application and what it
+	 * tells about the message (RFC 9622 section 9.1.2.2); NULL if none. */
+	const struct taps_framer_ops	*framer;
+	const void			*framer_meta;
 };
 
 /*
@@ -347,8 +358,11 @@ int taps_send(struct taps_connection *c, const void *data, size_t len, void *ctx
  * ReceiveError per call.  Without a framer, bytes as they come:
  * at least min_incomplete (1 if 0) and at most max_len (0: 64 KiB) as a
  * ReceivedPartial, end_of_message set at the peer's end of stream.
- * With a framer: one whole message as a Received (the framer's maximum
- * bounds its length; max_len is not applied to framed messages yet).
+ * With a framer: a whole message as a Received if it is at most max_len
+ * bytes (0: no limit but the framer's); a longer one comes as
+ * ReceivedPartial events, one per call, of at most max_len bytes each
+ * (the max_len of the latest call), end_of_message on the last
+ * (RFC 9622 section 9.3.2.2).  min_incomplete is not used then.
  */
 int taps_receive(struct taps_connection *c, size_t min_incomplete, size_t max_len);
 /* Close (RFC 9622 section 10): after queued sends, FIN; Closed follows
