@@ -50,6 +50,7 @@ struct taps_connection;
 struct taps_listener;
 struct taps_timer;
 struct taps_framer;
+struct taps_message_context;
 
 /* Every error event carries one: an errno value and a sentence. */
 struct taps_error {
@@ -238,6 +239,44 @@ extern const struct taps_framer_ops taps_framer_length_prefix;
 extern const struct taps_framer_ops taps_framer_line;
 
 /*
+ * HTTP/1.1 messages (RFC 9112; Documentation/framing.md): arg is a const
+ * struct taps_http_limits * or NULL.  A message is a request or a response,
+ * start line, fields and body (Content-Length, chunked, none, or until the
+ * end of the stream for a response).  Delivered: the head as received, then
+ * the body de-chunked, then the trailer fields; taps_http_message() on the
+ * message context says where each is.  Sent: a whole message, head and
+ * body; Content-Length is added if the head has neither it nor chunked.
+ */
+struct taps_http_limits {
+	size_t max_header;	/* head (or trailer section); 0: 64 KiB */
+	size_t max_body;	/* body, de-chunked; 0: 16 MiB */
+};
+extern const struct taps_framer_ops taps_framer_http;
+
+struct taps_http_message {
+	bool	request;		/* else a response */
+	int	version;		/* 10 (HTTP/1.0) or 11 (HTTP/1.1) */
+	int	status;			/* a response's status code, 0 for a request */
+	size_t	method_len;		/* a request's method: data[0..method_len) */
+	size_t	target_off, target_len;	/* a request's target */
+	size_t	head_len;		/* start line, fields and empty line */
+	size_t	body_off, body_len;	/* the body (de-chunked); body_off = head_len */
+	size_t	trailer_off, trailer_len;	/* chunked: the trailer fields */
+	int64_t	content_length;		/* the Content-Length field, -1 if none */
+	bool	chunked;		/* the body came chunked */
+	bool	until_close;		/* a response body ended by the end of the stream */
+};
+/* The HTTP view of a message delivered by taps_framer_http (in a
+ * Received or ReceivedPartial event's context), NULL for another framer.
+ * Offsets are from the message's first byte; valid during the callback. */
+const struct taps_http_message *taps_http_message(const struct taps_message_context *mc);
+/* The value of the first field name (case-insensitive) in the head of
+ * data (a whole message, m its view), without surrounding whitespace;
+ * NULL if there is none. */
+const char *taps_http_field(const void *data, const struct taps_http_message *m,
+			    const char *name, size_t *len);
+
+/*
  * Add a framer (RFC 9622 section 9.1.2.1): framers added to one
  * preconnection form a stack, the last added runs first on what the
  * application sends and last on what arrives (nearest the application);
@@ -274,7 +313,8 @@ struct taps_message_context {
 	bool		end_of_message;	/* the message is complete */
 	void		*send_context;	/* Sent/SendError: taps_send()'s ctx */
 	/* Received(Partial): the framer nearest the application and what it
-	 * tells about the message (RFC 9622 section 9.1.2.2); NULL if none. */
+	 * tells about the message (RFC 9622 section 9.1.2.2), e.g. through
+	 * taps_http_message(); NULL if none. */
 	const struct taps_framer_ops	*framer;
 	const void			*framer_meta;
 };
