@@ -643,8 +643,9 @@ static int http_send(struct taps_framer *f, const void *msg, size_t len)
 			return -EMSGSIZE;
 	} else if (blen > st->max_body) {
 		return -EMSGSIZE;
-	} else if (ph == H_DONE && blen && (!h.m.request || h.m.content_length >= 0)) {
-		return -EINVAL;		/* a response that has no body */
+	} else if (!h.m.request && ph == H_DONE) {
+		if (blen)
+			return -EINVAL;	/* a response without a body (its length as given) */
 	} else if (h.m.content_length >= 0 && (size_t)h.m.content_length != blen) {
 		return -EINVAL;
 	}
