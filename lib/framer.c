@@ -38,11 +38,10 @@ void taps_framer_advance(struct taps_framer *f, size_t n)
 {
 	if (n > f->len)
 		n = f->len;
+	/* (nothing moves here: a connection's recv may be writing after the
+	 * buffered bytes; taps__framer_space() moves them, between recvs) */
 	f->off += n;
 	f->len -= n;
-	/* (the rest of a message delivered in parts stays where it is) */
-	if (!f->len && !holding_in_buf(f))
-		f->off = 0;
 }
 
 struct taps_framer *taps__framer_top(struct taps_framer *f)
@@ -131,11 +130,8 @@ static void deliver_held(struct taps_framer *f)
 			f->hold_meta = NULL;
 		}
 		f->deliver_part(f->sink.user, p, n, &mc, false);
-		if (mc.end_of_message) {
+		if (mc.end_of_message)
 			free(side);
-			if (!f->len)
-				f->off = 0;
-		}
 	}
 }
 
@@ -292,6 +288,11 @@ uint8_t *taps__framer_space(struct taps_framer *f, size_t n, size_t *avail)
 {
 	/* the rest of a message delivered in parts moves with the rest */
 	size_t from = holding_in_buf(f) && f->hold_off < f->off ? f->hold_off : f->off;
+
+	if (!f->len && !holding_in_buf(f)) {
+		f->off = 0;	/* empty: start again at the beginning */
+		from = 0;
+	}
 
 	if (from && f->cap - f->off - f->len < n) {
 		memmove(f->buf, f->buf + from, f->off + f->len - from);

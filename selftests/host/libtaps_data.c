@@ -424,6 +424,47 @@ TEST(framed_max_len_parts)
 	taps_loop_free(loop);
 }
 
+/* parts delivered while a recv is already waiting for the next bytes:
+ * those bytes land where the framer expects them */
+TEST(framed_parts_then_more)
+{
+	struct taps_loop *loop = taps_loop_new();
+	struct taps_connection *c;
+	static uint8_t wire[4 + 50000];
+	size_t i;
+	int peer, k;
+
+	memset(&st, 0, sizeof(st));
+	st.parts = true;
+	st.rmax = 10000;
+	st.acc = malloc(100000);
+	wire[2] = 50000 >> 8;
+	wire[3] = 50000 & 0xff;
+	for (i = 0; i < 50000; i++)
+		wire[4 + i] = i * 11 + 1;
+	c = adopt(loop, &taps_framer_length_prefix, &peer);
+	ASSERT_NE(NULL, c);
+	CALL(EXPECT_EQ(0, taps_receive(c, 1, st.rmax)));
+	ASSERT_EQ(sizeof(wire), write(peer, wire, sizeof(wire)));
+	for (k = 0; k < 200 && st.partial < 5; k++) {
+		usleep(1000);
+		taps_loop_process(loop);
+	}
+	EXPECT_EQ(5, st.partial);
+	ASSERT_EQ(9, write(peer, "\0\0\0\5after", 9));
+	shutdown(peer, SHUT_WR);
+	ASSERT_EQ(0, taps_loop_run(loop));
+	EXPECT_EQ(1, st.received);
+	EXPECT_STREQ("after", st.msg[0]);
+	ASSERT_EQ(50000, st.bytes);
+	EXPECT_EQ(0, memcmp(wire + 4, st.acc, 50000));
+	EXPECT_EQ(0, st.conn_errors) TH_LOG("%s", st.last_reason);
+	EXPECT_EQ(0, st.violations);
+	free(st.acc);
+	close(peer);
+	taps_loop_free(loop);
+}
+
 /* HTTP/1.1: pipelined requests out, responses in one write, the view */
 TEST(http_pipelined_over_socketpair)
 {
