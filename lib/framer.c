@@ -148,8 +148,47 @@ void taps_framer_deliver(struct taps_framer *f, const void *msg, size_t len)
 	f->meta = NULL;
 }
 
+#define PASS_IOV_MAX	8
+
+static int lp_send_iov(struct taps_framer *f, const struct iovec *iov, int iovcnt);
+static int line_send_iov(struct taps_framer *f, const struct iovec *iov, int iovcnt);
+
+/* The built-in framers send each message with one taps_framer_send();
+ * length-prefix and line can frame a message given as iovecs. */
+static bool sends_once(const struct taps_framer_ops *ops)
+{
+	return ops == &taps_framer_length_prefix || ops == &taps_framer_line ||
+	       ops == &taps_framer_http;
+}
+
+static int (*iov_framer(const struct taps_framer_ops *ops))(struct taps_framer *,
+							     const struct iovec *, int)
+{
+	if (ops == &taps_framer_length_prefix)
+		return lp_send_iov;
+	if (ops == &taps_framer_line)
+		return line_send_iov;
+	return NULL;
+}
+
+/* f frames one message (msg, or iov when iov_fn): down to the connection */
+static int frame_down(struct taps_framer *f, const void *msg, size_t len,
+		      int (*iov_fn)(struct taps_framer *, const struct iovec *, int),
+		      const struct iovec *iov, int iovcnt)
+{
+	int err;
+
+	f->out_len = 0;
+	f->gathered = false;
+	err = iov_fn ? iov_fn(f, iov, iovcnt) : f->ops->new_sent_message(f, msg, len);
+	if (!err && f->gathered)
+		err = frame_down(f->below, f->out, f->out_len, NULL, NULL, 0);
+	return err;
+}
+
 int taps_framer_send(struct taps_framer *f, const struct iovec *iov, int iovcnt)
 {
+	int (*iov_fn)(struct taps_framer *, const struct iovec *, int);
 	size_t len = 0;
 	uint8_t *b;
 	int i;
@@ -159,7 +198,11 @@ int taps_framer_send(struct taps_framer *f, const struct iovec *iov, int iovcnt)
 			return -ENOTCONN;
 		return f->sink.send(f->sink.user, iov, iovcnt);
 	}
-	/* gathered: everything sent for one message is one message below */
+	/* built-in over built-in: the iovecs go down, nothing copied here */
+	iov_fn = iov_framer(f->below->ops);
+	if (iov_fn && sends_once(f->ops) && iovcnt < PASS_IOV_MAX && !f->gathered)
+		return frame_down(f->below, NULL, 0, iov_fn, iov, iovcnt);
+	/* else gathered: everything sent for one message is one message below */
 	for (i = 0; i < iovcnt; i++)
 		len += iov[i].iov_len;
 	if (f->out_len + len > f->out_cap) {
@@ -175,6 +218,7 @@ int taps_framer_send(struct taps_framer *f, const struct iovec *iov, int iovcnt)
 		memcpy(f->out + f->out_len, iov[i].iov_base, iov[i].iov_len);
 		f->out_len += iov[i].iov_len;
 	}
+	f->gathered = true;
 	return 0;
 }
 
@@ -394,20 +438,11 @@ int taps__framer_eof(struct taps_framer *f)
 
 int taps__framer_output(struct taps_framer *bottom, const void *msg, size_t len)
 {
-	struct taps_framer *f = taps__framer_top(bottom);
-	int err;
+	struct taps_framer *top = taps__framer_top(bottom);
 
-	if (f->failed)
+	if (top->failed)
 		return -EPROTO;
-	f->out_len = 0;
-	err = f->ops->new_sent_message(f, msg, len);
-	/* down the stack: each framer's output is one message below */
-	while (!err && f->below) {
-		f = f->below;
-		f->out_len = 0;
-		err = f->ops->new_sent_message(f, f->above->out, f->above->out_len);
-	}
-	return err;
+	return frame_down(top, msg, len, NULL, NULL, 0);
 }
 
 /* ---- standalone framers ---- */
@@ -490,22 +525,34 @@ static int lp_start(struct taps_framer *f, void *arg)
 	return limit_start(f, arg, LP_DEFAULT_MAX);
 }
 
-static int lp_send(struct taps_framer *f, const void *msg, size_t len)
+static int lp_send_iov(struct taps_framer *f, const struct iovec *iov, int iovcnt)
 {
 	struct limit_state *st = taps_framer_state(f);
+	struct iovec v[PASS_IOV_MAX + 1];
+	size_t len = 0;
 	uint8_t hdr[4];
-	struct iovec iov[2] = {
-		{ .iov_base = hdr, .iov_len = 4 },
-		{ .iov_base = (void *)msg, .iov_len = len },
-	};
+	int i;
 
+	for (i = 0; i < iovcnt; i++) {
+		len += iov[i].iov_len;
+		v[i + 1] = iov[i];
+	}
 	if (len > st->max)
 		return -EMSGSIZE;
 	hdr[0] = len >> 24;
 	hdr[1] = len >> 16;
 	hdr[2] = len >> 8;
 	hdr[3] = len;
-	return taps_framer_send(f, iov, 2);
+	v[0].iov_base = hdr;
+	v[0].iov_len = 4;
+	return taps_framer_send(f, v, iovcnt + 1);
+}
+
+static int lp_send(struct taps_framer *f, const void *msg, size_t len)
+{
+	struct iovec iov = { .iov_base = (void *)msg, .iov_len = len };
+
+	return lp_send_iov(f, &iov, 1);
 }
 
 static int lp_recv(struct taps_framer *f)
@@ -557,19 +604,31 @@ static int line_start(struct taps_framer *f, void *arg)
 	return limit_start(f, arg, LINE_DEFAULT_MAX);
 }
 
-static int line_send(struct taps_framer *f, const void *msg, size_t len)
+static int line_send_iov(struct taps_framer *f, const struct iovec *iov, int iovcnt)
 {
 	struct limit_state *st = taps_framer_state(f);
-	struct iovec iov[2] = {
-		{ .iov_base = (void *)msg, .iov_len = len },
-		{ .iov_base = "\n", .iov_len = 1 },
-	};
+	struct iovec v[PASS_IOV_MAX + 1];
+	size_t len = 0;
+	int i;
 
+	for (i = 0; i < iovcnt; i++) {
+		len += iov[i].iov_len;
+		if (memchr(iov[i].iov_base, '\n', iov[i].iov_len))
+			return -EINVAL;	/* the message would be two */
+		v[i] = iov[i];
+	}
 	if (len > st->max)
 		return -EMSGSIZE;
-	if (memchr(msg, '\n', len))
-		return -EINVAL;	/* the message would be two */
-	return taps_framer_send(f, iov, 2);
+	v[iovcnt].iov_base = "\n";
+	v[iovcnt].iov_len = 1;
+	return taps_framer_send(f, v, iovcnt + 1);
+}
+
+static int line_send(struct taps_framer *f, const void *msg, size_t len)
+{
+	struct iovec iov = { .iov_base = (void *)msg, .iov_len = len };
+
+	return line_send_iov(f, &iov, 1);
 }
 
 static int line_recv(struct taps_framer *f)

@@ -178,9 +178,11 @@ struct taps_framer {
 	uint8_t				*hold_side;
 	const void			*hold_meta;
 	/* a framer with another below: what it sends for one message,
-	 * gathered into one message for the framer below */
+	 * gathered into one message for the framer below (unless both are
+	 * built-in: then its iovecs go straight down, see framer.c) */
 	uint8_t				*out;
 	size_t				out_len, out_cap;
+	bool				gathered;
 	bool				failed;
 	int				fail_code;
 	bool				started;

@@ -343,6 +343,21 @@ TEST(custom_framer)
 	every_split(_metadata, &tiny);
 }
 
+/* stacks with a custom framer: its output gathered into one message */
+TEST(stack_custom_over_lp)
+{
+	stack_over = &taps_framer_length_prefix;
+	every_split(_metadata, &tiny);
+	stack_over = NULL;
+}
+
+TEST(stack_lp_over_custom)
+{
+	stack_over = &tiny;
+	every_split(_metadata, &taps_framer_length_prefix);
+	stack_over = NULL;
+}
+
 /* ---- stacks (RFC 9622 section 9.1.2.1) ---- */
 
 /* line added last: nearest the application; each line is one lp frame */
