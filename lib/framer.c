@@ -1,7 +1,14 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * libtaps: message framers (RFC 9622 section 9.1.2) and the two built-in
- * ones, length-prefix (Documentation/framing.md) and line.
+ * libtaps: message framers (RFC 9622 section 9.1.2), their stacks
+ * (9.1.2.1), messages delivered in parts of at most max_len (9.3.2), and
+ * two built-in framers, length-prefix (Documentation/framing.md) and line
+ * (HTTP/1.1: framer_http.c).
+ *
+ * A framer's receive buffer holds buf[off..off+len); framers parse it in
+ * place and deliver pointers into it.  The rest of a message delivered in
+ * parts stays in it (hold_off) until its last part is out.  Only
+ * taps__framer_space() moves or reallocates it, between recvs.
  */
 #include <errno.h>
 #include <stdio.h>
