@@ -56,9 +56,9 @@ struct taps_connection {
 	struct taps_addr	*addrs;		/* resolved, for D_CONNECT */
 	int			naddrs;
 
-	const struct taps_framer_ops	*framer_ops;
-	void			*framer_arg;
+	struct taps_framer_stack	framers;
 	struct taps_framer	in;		/* ops NULL: no framer, raw bytes */
+	size_t			rmsgmax;	/* framed: max_len of taps_receive() */
 
 	struct taps_op		op_poll, op_recv, op_send, op_shut, op_defer, op_pump;
 	bool			poll_armed, recv_armed, send_armed, shut_armed, defer_armed;
@@ -94,8 +94,7 @@ struct taps_listener {
 	int			fd;
 	int			port;
 	struct taps_props	props;
-	const struct taps_framer_ops	*framer_ops;
-	void			*framer_arg;
+	struct taps_framer_stack	framers;
 	struct taps_op		op_accept, op_defer;
 	bool			accept_armed, defer_armed;
 	int			inflight;
@@ -308,16 +307,26 @@ static void addr_str(const void *ss, char *buf, size_t len)
 
 /* ---- framer sink of a connection ---- */
 
-static void sink_deliver(void *user, const void *msg, size_t len)
+/* A message (whole) or a part of one no longer than taps_receive()'s max_len. */
+static void sink_deliver_part(void *user, const void *msg, size_t len,
+			      const struct taps_message_context *mc, bool whole)
 {
 	struct taps_connection *c = user;
-	struct taps_message_context mc = { .end_of_message = true };
 
 	if (c->dead || !c->want)
 		return;
 	c->want--;
-	if (c->cbs.received)
-		c->cbs.received(c, msg, len, &mc, c->user);
+	if (whole && c->cbs.received)
+		c->cbs.received(c, msg, len, mc, c->user);
+	else if (!whole && c->cbs.received_partial)
+		c->cbs.received_partial(c, msg, len, mc, c->user);
+}
+
+static size_t sink_max_part(void *user)
+{
+	struct taps_connection *c = user;
+
+	return c->rmsgmax;
 }
 
 static int queue_send(struct taps_connection *c, const struct iovec *iov, int iovcnt,
@@ -383,18 +392,22 @@ static bool sink_wants(void *user)
 
 static int conn_start_framer(struct taps_connection *c)
 {
-	struct taps_framer_sink sink = {
-		.deliver = sink_deliver, .send = sink_send, .fail = sink_fail, .user = c,
-	};
+	struct taps_framer_sink sink = { .send = sink_send, .fail = sink_fail, .user = c };
+	struct taps_framer *top;
 	int err;
 
-	if (!c->framer_ops)
+	if (!c->framers.n)
 		return 0;
-	err = taps__framer_init(&c->in, c->framer_ops, c->framer_arg, &sink);
-	c->in.wants = sink_wants;
-	if (err)
+	err = taps__framer_stack_init(&c->in, &c->framers, &sink);
+	if (err) {
 		c->in.ops = NULL;
-	return err;
+		return err;
+	}
+	top = taps__framer_top(&c->in);
+	top->wants = sink_wants;
+	top->max_part = sink_max_part;
+	top->deliver_part = sink_deliver_part;
+	return 0;
 }
 
 /* ---- the data path ---- */
@@ -436,15 +449,15 @@ static void recv_deliver(struct taps_connection *c)
 	size_t n;
 
 	if (c->in.ops) {
-		if (c->in.len && c->want)
-			taps__framer_process(&c->in);
+		if (c->want)
+			taps__framer_pump(&c->in);
 		if (c->dead)
 			return;
 		if (c->eof && c->want && !c->eof_told) {
 			taps__framer_eof(&c->in);
 			if (c->dead)
 				return;
-			if (c->want && !c->in.len) {
+			if (c->want && taps__framer_drained(&c->in)) {
 				c->eof_told = true;
 				c->want--;
 				mc.end_of_message = true;
@@ -744,11 +757,10 @@ struct taps_connection *taps_initiate(struct taps_preconnection *pre, void *user
 	c->local_port = pre->local_port;
 	memcpy(c->remote, pre->remote, sizeof(c->remote));
 	c->nremote = pre->nremote;
-	c->framer_ops = pre->framer_ops;
-	c->framer_arg = pre->framer_arg;
+	c->framers = pre->framers;
 	c->state = C_RESOLVING;
 
-	err = taps__props_check(&c->props, c->framer_ops != NULL, &reason);
+	err = taps__props_check(&c->props, c->framers.n > 0, &reason);
 	if (err) {
 		conn_defer(c, D_ESTAB_ERROR, -err, reason);
 		return c;
@@ -959,7 +971,7 @@ int taps_send(struct taps_connection *c, const void *data, size_t len, void *ctx
 		len = c->plen;
 	}
 	c->cur_used = false;
-	err = c->in.ops->new_sent_message(&c->in, data, len);
+	err = taps__framer_output(&c->in, data, len);
 	n = c->npctx;
 	ctxs = c->pctx;
 	c->pctx = NULL;
@@ -998,6 +1010,7 @@ int taps_receive(struct taps_connection *c, size_t min_incomplete, size_t max_le
 	c->want++;
 	c->rmin = min_incomplete ? min_incomplete : 1;
 	c->rmax = max_len ? max_len : RECV_CHUNK;
+	c->rmsgmax = max_len;
 	if (c->rmax < c->rmin)
 		c->rmax = c->rmin;
 	conn_schedule(c);
@@ -1282,8 +1295,7 @@ struct taps_listener *taps_listen(struct taps_preconnection *pre, void *user)
 	l->cbs = pre->cbs;
 	l->user = user;
 	l->props = pre->props;
-	l->framer_ops = pre->framer_ops;
-	l->framer_arg = pre->framer_arg;
+	l->framers = pre->framers;
 	l->op_accept.kind = OP_ACCEPT;
 	l->op_defer.kind = OP_LISTENER_DEFER;
 	l->next = l->loop->listeners;
@@ -1291,7 +1303,7 @@ struct taps_listener *taps_listen(struct taps_preconnection *pre, void *user)
 		l->loop->listeners->prev = l;
 	l->loop->listeners = l;
 
-	err = taps__props_check(&l->props, l->framer_ops != NULL, &reason);
+	err = taps__props_check(&l->props, l->framers.n > 0, &reason);
 	if (err) {
 		l->failed = true;
 		l->err = -err;
@@ -1377,8 +1389,7 @@ static void listener_accepted(struct taps_listener *l, int fd)
 	}
 	c->fd = fd;
 	c->props = l->props;
-	c->framer_ops = l->framer_ops;
-	c->framer_arg = l->framer_arg;
+	c->framers = l->framers;
 	c->state = C_READY;
 	c->t_ready = c->t_start;
 	c->listener = l;
@@ -1457,8 +1468,7 @@ struct taps_connection *taps__conn_adopt(struct taps_preconnection *pre, int fd,
 		return NULL;
 	c->fd = fd;
 	c->props = pre->props;
-	c->framer_ops = pre->framer_ops;
-	c->framer_arg = pre->framer_arg;
+	c->framers = pre->framers;
 	c->state = C_READY;
 	c->t_ready = c->t_start;
 	if (conn_start_framer(c)) {

@@ -1,7 +1,14 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * libtaps: message framers (RFC 9622 section 9.1.2) and the two built-in
- * ones, length-prefix (Documentation/framing.md) and line.
+ * libtaps: message framers (RFC 9622 section 9.1.2), their stacks
+ * (9.1.2.1), messages delivered in parts of at most max_len (9.3.2), and
+ * two built-in framers, length-prefix (Documentation/framing.md) and line
+ * (HTTP/1.1: framer_http.c).
+ *
+ * A framer's receive buffer holds buf[off..off+len); framers parse it in
+ * place and deliver pointers into it.  The rest of a message delivered in
+ * parts stays in it (hold_off) until its last part is out.  Only
+ * taps__framer_space() moves or reallocates it, between recvs.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -29,40 +36,213 @@ size_t taps_framer_parse(struct taps_framer *f, const uint8_t **data)
 	return f->len;
 }
 
+static bool holding_in_buf(const struct taps_framer *f)
+{
+	return f->holding && !f->hold_side;
+}
+
 void taps_framer_advance(struct taps_framer *f, size_t n)
 {
 	if (n > f->len)
 		n = f->len;
+	/* (nothing moves here: a connection's recv may be writing after the
+	 * buffered bytes; taps__framer_space() moves them, between recvs) */
 	f->off += n;
 	f->len -= n;
-	if (!f->len)
-		f->off = 0;
+}
+
+struct taps_framer *taps__framer_top(struct taps_framer *f)
+{
+	while (f->above)
+		f = f->above;
+	return f;
+}
+
+static struct taps_framer *framer_bottom(struct taps_framer *f)
+{
+	while (f->below)
+		f = f->below;
+	return f;
 }
 
 bool taps_framer_wants_message(const struct taps_framer *f)
 {
+	const struct taps_framer *top = f;
+
 	if (f->failed)
 		return false;
-	return f->wants ? f->wants(f->sink.user) : true;
+	while (top->above)
+		top = top->above;
+	/* the top one delivers a message's rest before the next message */
+	if (f == top && f->holding)
+		return false;
+	return top->wants ? top->wants(top->sink.user) : true;
 }
+
+static void deliver_top(struct taps_framer *f, const uint8_t *msg, size_t len)
+{
+	struct taps_message_context mc = {
+		.end_of_message = true, .framer = f->ops, .framer_meta = f->meta,
+	};
+	size_t max = f->max_part ? f->max_part(f->sink.user) : 0;
+
+	if (!f->deliver_part) {
+		if (f->sink.deliver)
+			f->sink.deliver(f->sink.user, msg, len);
+		return;
+	}
+	if (!max || len <= max) {
+		f->deliver_part(f->sink.user, msg, len, &mc, true);
+		return;
+	}
+	/* RFC 9622 section 9.3.2: parts of at most max, the rest held */
+	if (msg >= f->buf + f->off && msg + len <= f->buf + f->off + f->len) {
+		f->hold_off = msg + max - f->buf;
+	} else {
+		/* (a framer that delivers from its own memory: one copy) */
+		f->hold_side = malloc(len - max);
+		if (!f->hold_side) {
+			taps_framer_fail(f, ENOMEM, "no memory for the rest of a message");
+			return;
+		}
+		memcpy(f->hold_side, msg + max, len - max);
+		f->hold_off = 0;
+	}
+	f->hold_len = len - max;
+	f->hold_meta = f->meta;
+	f->holding = true;
+	mc.end_of_message = false;
+	f->deliver_part(f->sink.user, msg, max, &mc, false);
+}
+
+/* The held rest of a message, a part per pending Receive. */
+static void deliver_held(struct taps_framer *f)
+{
+	struct taps_message_context mc = { .framer = f->ops };
+	uint8_t *side, *p;
+	size_t max, n;
+
+	while (f->holding && !f->failed && (!f->wants || f->wants(f->sink.user))) {
+		max = f->max_part ? f->max_part(f->sink.user) : 0;
+		n = max && max < f->hold_len ? max : f->hold_len;
+		side = f->hold_side;
+		p = side ? side + f->hold_off : f->buf + f->hold_off;
+		f->hold_off += n;
+		f->hold_len -= n;
+		mc.end_of_message = !f->hold_len;
+		mc.framer_meta = f->hold_meta;
+		if (mc.end_of_message) {
+			f->holding = false;
+			f->hold_side = NULL;
+			f->hold_meta = NULL;
+		}
+		f->deliver_part(f->sink.user, p, n, &mc, false);
+		if (mc.end_of_message)
+			free(side);
+	}
+}
+
+static int framer_feed(struct taps_framer *f, const void *data, size_t len);
 
 void taps_framer_deliver(struct taps_framer *f, const void *msg, size_t len)
 {
-	if (f->sink.deliver && !f->failed)
-		f->sink.deliver(f->sink.user, msg, len);
+	if (f->failed)
+		return;
+	if (f->above)
+		framer_feed(f->above, msg, len);	/* one copy per framer above */
+	else
+		deliver_top(f, msg, len);
+	f->meta = NULL;
+}
+
+#define PASS_IOV_MAX	8
+
+static int lp_send_iov(struct taps_framer *f, const struct iovec *iov, int iovcnt);
+static int line_send_iov(struct taps_framer *f, const struct iovec *iov, int iovcnt);
+
+/* The built-in framers send each message with one taps_framer_send();
+ * length-prefix and line can frame a message given as iovecs. */
+static bool sends_once(const struct taps_framer_ops *ops)
+{
+	return ops == &taps_framer_length_prefix || ops == &taps_framer_line ||
+	       ops == &taps_framer_http;
+}
+
+static int (*iov_framer(const struct taps_framer_ops *ops))(struct taps_framer *,
+							     const struct iovec *, int)
+{
+	if (ops == &taps_framer_length_prefix)
+		return lp_send_iov;
+	if (ops == &taps_framer_line)
+		return line_send_iov;
+	return NULL;
+}
+
+/* f frames one message (msg, or iov when iov_fn): down to the connection */
+static int frame_down(struct taps_framer *f, const void *msg, size_t len,
+		      int (*iov_fn)(struct taps_framer *, const struct iovec *, int),
+		      const struct iovec *iov, int iovcnt)
+{
+	int err;
+
+	f->out_len = 0;
+	f->gathered = false;
+	err = iov_fn ? iov_fn(f, iov, iovcnt) : f->ops->new_sent_message(f, msg, len);
+	if (!err && f->gathered)
+		err = frame_down(f->below, f->out, f->out_len, NULL, NULL, 0);
+	return err;
 }
 
 int taps_framer_send(struct taps_framer *f, const struct iovec *iov, int iovcnt)
 {
-	if (!f->sink.send)
-		return -ENOTCONN;
-	return f->sink.send(f->sink.user, iov, iovcnt);
+	int (*iov_fn)(struct taps_framer *, const struct iovec *, int);
+	size_t len = 0;
+	uint8_t *b;
+	int i;
+
+	if (!f->below) {
+		if (!f->sink.send)
+			return -ENOTCONN;
+		return f->sink.send(f->sink.user, iov, iovcnt);
+	}
+	/* built-in over built-in: the iovecs go down, nothing copied here */
+	iov_fn = iov_framer(f->below->ops);
+	if (iov_fn && sends_once(f->ops) && iovcnt < PASS_IOV_MAX && !f->gathered)
+		return frame_down(f->below, NULL, 0, iov_fn, iov, iovcnt);
+	/* else gathered: everything sent for one message is one message below */
+	for (i = 0; i < iovcnt; i++)
+		len += iov[i].iov_len;
+	if (f->out_len + len > f->out_cap) {
+		size_t cap = (f->out_len + len) * 2;
+
+		b = realloc(f->out, cap);
+		if (!b)
+			return -ENOMEM;
+		f->out = b;
+		f->out_cap = cap;
+	}
+	for (i = 0; i < iovcnt; i++) {
+		memcpy(f->out + f->out_len, iov[i].iov_base, iov[i].iov_len);
+		f->out_len += iov[i].iov_len;
+	}
+	f->gathered = true;
+	return 0;
+}
+
+static void fail_stack(struct taps_framer *f, int code)
+{
+	struct taps_framer *g;
+
+	for (g = framer_bottom(f); g; g = g->above) {
+		g->failed = true;
+		g->fail_code = code;
+	}
 }
 
 int taps_framer_fail(struct taps_framer *f, int code, const char *reason)
 {
 	if (!f->failed) {
-		f->failed = true;
+		fail_stack(f, code);
 		if (f->sink.fail)
 			f->sink.fail(f->sink.user, code, reason);
 	}
@@ -84,26 +264,98 @@ int taps__framer_init(struct taps_framer *f, const struct taps_framer_ops *ops, 
 	return err;
 }
 
-void taps__framer_fini(struct taps_framer *f)
+int taps__framer_push(struct taps_framer *bottom, const struct taps_framer_ops *ops, void *arg)
+{
+	struct taps_framer *top = taps__framer_top(bottom), *f;
+	int err;
+
+	if (!ops || !ops->handle_received_data || !ops->new_sent_message)
+		return -EINVAL;
+	f = malloc(sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	err = taps__framer_init(f, ops, arg, &bottom->sink);
+	if (err) {
+		free(f);
+		return err;
+	}
+	/* the connection's hooks belong to the top */
+	f->wants = top->wants;
+	f->max_part = top->max_part;
+	f->deliver_part = top->deliver_part;
+	top->wants = NULL;
+	top->max_part = NULL;
+	top->deliver_part = NULL;
+	f->below = top;
+	top->above = f;
+	return 0;
+}
+
+int taps__framer_stack_init(struct taps_framer *bottom, const struct taps_framer_stack *st,
+			    const struct taps_framer_sink *sink)
+{
+	int i, err;
+
+	err = taps__framer_init(bottom, st->f[0].ops, st->f[0].arg, sink);
+	if (err)
+		return err;
+	for (i = 1; i < st->n; i++) {
+		err = taps__framer_push(bottom, st->f[i].ops, st->f[i].arg);
+		if (err) {
+			taps__framer_fini(bottom);
+			return err;
+		}
+	}
+	return 0;
+}
+
+static void framer_fini_one(struct taps_framer *f)
 {
 	if (f->started && f->ops->stop)
 		f->ops->stop(f);
 	f->started = false;
 	free(f->buf);
 	f->buf = NULL;
+	free(f->hold_side);
+	f->hold_side = NULL;
+	free(f->out);
+	f->out = NULL;
+}
+
+void taps__framer_fini(struct taps_framer *f)
+{
+	struct taps_framer *up = f->above, *next;
+
+	framer_fini_one(f);
+	f->above = NULL;
+	for (; up; up = next) {
+		next = up->above;
+		framer_fini_one(up);
+		free(up);
+	}
 }
 
 uint8_t *taps__framer_space(struct taps_framer *f, size_t n, size_t *avail)
 {
-	if (f->off && f->cap - f->off - f->len < n) {
-		memmove(f->buf, f->buf + f->off, f->len);
-		f->off = 0;
+	/* the rest of a message delivered in parts moves with the rest */
+	size_t from = holding_in_buf(f) && f->hold_off < f->off ? f->hold_off : f->off;
+
+	if (!f->len && !holding_in_buf(f)) {
+		f->off = 0;	/* empty: start again at the beginning */
+		from = 0;
+	}
+
+	if (from && f->cap - f->off - f->len < n) {
+		memmove(f->buf, f->buf + from, f->off + f->len - from);
+		f->off -= from;
+		if (holding_in_buf(f))
+			f->hold_off -= from;
 	}
 	if (f->cap - f->off - f->len < n) {
 		size_t cap = f->cap ? f->cap : 4096;
 		uint8_t *b;
 
-		while (cap - f->len < n)
+		while (cap - f->off - f->len < n)
 			cap *= 2;
 		b = realloc(f->buf, cap);
 		if (!b)
@@ -127,7 +379,45 @@ int taps__framer_process(struct taps_framer *f)
 	return f->ops->handle_received_data(f);
 }
 
-int taps__framer_eof(struct taps_framer *f)
+/* Bytes for f: what the framer below delivered, or the standalone input. */
+static int framer_feed(struct taps_framer *f, const void *data, size_t len)
+{
+	uint8_t *p;
+	size_t avail;
+
+	if (f->failed)
+		return -EPROTO;
+	p = taps__framer_space(f, len, &avail);
+	if (!p)
+		return taps_framer_fail(f, ENOMEM, "no memory for received data");
+	memcpy(p, data, len);
+	taps__framer_commit(f, len);
+	return taps__framer_process(f);
+}
+
+int taps__framer_pump(struct taps_framer *bottom)
+{
+	struct taps_framer *top = taps__framer_top(bottom), *f;
+
+	deliver_held(top);
+	/* the top first: what it has buffered comes before what arrives */
+	for (f = top; f && !f->failed; f = f->below)
+		if (f->len && taps_framer_wants_message(top))
+			taps__framer_process(f);
+	return bottom->failed ? -EPROTO : 0;
+}
+
+bool taps__framer_drained(const struct taps_framer *bottom)
+{
+	const struct taps_framer *f;
+
+	for (f = bottom; f; f = f->above)
+		if (f->len || f->holding)
+			return false;
+	return true;
+}
+
+static int framer_eof_one(struct taps_framer *f)
 {
 	if (f->failed)
 		return -EPROTO;
@@ -136,6 +426,30 @@ int taps__framer_eof(struct taps_framer *f)
 	if (f->len)
 		return taps_framer_fail(f, EPROTO, "the stream ended inside a message");
 	return 0;
+}
+
+/* The end of the stream, up the stack as each framer empties. */
+int taps__framer_eof(struct taps_framer *f)
+{
+	int err;
+
+	for (; f; f = f->above) {
+		err = framer_eof_one(f);
+		if (err)
+			return err;
+		if (f->len || f->holding)
+			return 0;	/* the rest later, when Receives come */
+	}
+	return 0;
+}
+
+int taps__framer_output(struct taps_framer *bottom, const void *msg, size_t len)
+{
+	struct taps_framer *top = taps__framer_top(bottom);
+
+	if (top->failed)
+		return -EPROTO;
+	return frame_down(top, msg, len, NULL, NULL, 0);
 }
 
 /* ---- standalone framers ---- */
@@ -172,26 +486,18 @@ void taps_framer_free(struct taps_framer *f)
 
 int taps_framer_input(struct taps_framer *f, const void *data, size_t len)
 {
-	uint8_t *p;
-	size_t avail;
-
-	if (f->failed)
-		return -EPROTO;
-	if (!len)
-		return taps__framer_eof(f);
-	p = taps__framer_space(f, len, &avail);
-	if (!p)
-		return -ENOMEM;
-	memcpy(p, data, len);
-	taps__framer_commit(f, len);
-	return taps__framer_process(f);
+	if (!f->failed) {
+		if (len)
+			framer_feed(f, data, len);
+		else
+			taps__framer_eof(f);
+	}
+	return f->failed ? -f->fail_code : 0;
 }
 
 int taps_framer_output(struct taps_framer *f, const void *msg, size_t len)
 {
-	if (f->failed)
-		return -EPROTO;
-	return f->ops->new_sent_message(f, msg, len);
+	return taps__framer_output(f, msg, len);
 }
 
 /* ---- length-prefix ---- */
@@ -226,22 +532,34 @@ static int lp_start(struct taps_framer *f, void *arg)
 	return limit_start(f, arg, LP_DEFAULT_MAX);
 }
 
-static int lp_send(struct taps_framer *f, const void *msg, size_t len)
+static int lp_send_iov(struct taps_framer *f, const struct iovec *iov, int iovcnt)
 {
 	struct limit_state *st = taps_framer_state(f);
+	struct iovec v[PASS_IOV_MAX + 1];
+	size_t len = 0;
 	uint8_t hdr[4];
-	struct iovec iov[2] = {
-		{ .iov_base = hdr, .iov_len = 4 },
-		{ .iov_base = (void *)msg, .iov_len = len },
-	};
+	int i;
 
+	for (i = 0; i < iovcnt; i++) {
+		len += iov[i].iov_len;
+		v[i + 1] = iov[i];
+	}
 	if (len > st->max)
 		return -EMSGSIZE;
 	hdr[0] = len >> 24;
 	hdr[1] = len >> 16;
 	hdr[2] = len >> 8;
 	hdr[3] = len;
-	return taps_framer_send(f, iov, 2);
+	v[0].iov_base = hdr;
+	v[0].iov_len = 4;
+	return taps_framer_send(f, v, iovcnt + 1);
+}
+
+static int lp_send(struct taps_framer *f, const void *msg, size_t len)
+{
+	struct iovec iov = { .iov_base = (void *)msg, .iov_len = len };
+
+	return lp_send_iov(f, &iov, 1);
 }
 
 static int lp_recv(struct taps_framer *f)
@@ -293,19 +611,31 @@ static int line_start(struct taps_framer *f, void *arg)
 	return limit_start(f, arg, LINE_DEFAULT_MAX);
 }
 
-static int line_send(struct taps_framer *f, const void *msg, size_t len)
+static int line_send_iov(struct taps_framer *f, const struct iovec *iov, int iovcnt)
 {
 	struct limit_state *st = taps_framer_state(f);
-	struct iovec iov[2] = {
-		{ .iov_base = (void *)msg, .iov_len = len },
-		{ .iov_base = "\n", .iov_len = 1 },
-	};
+	struct iovec v[PASS_IOV_MAX + 1];
+	size_t len = 0;
+	int i;
 
+	for (i = 0; i < iovcnt; i++) {
+		len += iov[i].iov_len;
+		if (memchr(iov[i].iov_base, '\n', iov[i].iov_len))
+			return -EINVAL;	/* the message would be two */
+		v[i] = iov[i];
+	}
 	if (len > st->max)
 		return -EMSGSIZE;
-	if (memchr(msg, '\n', len))
-		return -EINVAL;	/* the message would be two */
-	return taps_framer_send(f, iov, 2);
+	v[iovcnt].iov_base = "\n";
+	v[iovcnt].iov_len = 1;
+	return taps_framer_send(f, v, iovcnt + 1);
+}
+
+static int line_send(struct taps_framer *f, const void *msg, size_t len)
+{
+	struct iovec iov = { .iov_base = (void *)msg, .iov_len = len };
+
+	return line_send_iov(f, &iov, 1);
 }
 
 static int line_recv(struct taps_framer *f)

@@ -59,6 +59,17 @@ int taps__props_check(const struct taps_props *p, bool framer, const char **reas
 int taps__props_apply(const struct taps_props *p, int fd, const char *ifname,
 		      const char **reason);
 
+/* The framers of a preconnection, in the order added: [0] nearest the
+ * transport, [n - 1] nearest the application (RFC 9622 section 9.1.2.1). */
+#define TAPS_MAX_FRAMERS	4
+struct taps_framer_stack {
+	int	n;
+	struct {
+		const struct taps_framer_ops	*ops;
+		void				*arg;
+	} f[TAPS_MAX_FRAMERS];
+};
+
 struct taps_remote {
 	char		host[TAPS_HOST_MAX];	/* "" = none */
 	in_port_t	port;			/* host order */
@@ -73,8 +84,7 @@ struct taps_preconnection {
 	struct taps_addr	local;		/* family 0: wildcard */
 	in_port_t		local_port;
 	char			ifname[16];
-	const struct taps_framer_ops	*framer_ops;
-	void			*framer_arg;
+	struct taps_framer_stack	framers;
 	struct taps_callbacks	cbs;
 };
 
@@ -148,20 +158,58 @@ struct taps_framer {
 	uint8_t				*buf;
 	size_t				off, len, cap;	/* bytes buf[off..off+len) */
 	struct taps_framer_sink		sink;
-	/* a connection's framer asks it whether a Receive is pending */
+	/* A stack (RFC 9622 section 9.1.2.1): above is nearer the application,
+	 * below nearer the transport.  Every framer of a stack shares the
+	 * sink; only the bottom one sends to it, only the top one delivers. */
+	struct taps_framer		*above, *below;
+	/* the top framer of a connection: is a Receive pending; the largest
+	 * part it takes (0: whole messages); the Received(Partial) event */
 	bool				(*wants)(void *user);
+	size_t				(*max_part)(void *user);
+	void				(*deliver_part)(void *user, const void *msg, size_t len,
+							const struct taps_message_context *mc,
+							bool whole);
+	/* what the framer tells about the message it delivers (framer_http.c) */
+	const void			*meta;
+	/* a message delivered in parts: its rest, in buf (kept across
+	 * compaction) or, if the framer delivered it from elsewhere, in side */
+	bool				holding;
+	size_t				hold_off, hold_len;
+	uint8_t				*hold_side;
+	const void			*hold_meta;
+	/* a framer with another below: what it sends for one message,
+	 * gathered into one message for the framer below (unless both are
+	 * built-in: then its iovecs go straight down, see framer.c) */
+	uint8_t				*out;
+	size_t				out_len, out_cap;
+	bool				gathered;
 	bool				failed;
+	int				fail_code;
 	bool				started;
 };
 
 int taps__framer_init(struct taps_framer *f, const struct taps_framer_ops *ops, void *arg,
 		      const struct taps_framer_sink *sink);
+/* bottom = the framer nearest the transport; the others are allocated */
+int taps__framer_stack_init(struct taps_framer *bottom, const struct taps_framer_stack *st,
+			    const struct taps_framer_sink *sink);
+/* add a framer above the top of bottom's stack: 0 or -errno */
+int taps__framer_push(struct taps_framer *bottom, const struct taps_framer_ops *ops, void *arg);
+struct taps_framer *taps__framer_top(struct taps_framer *f);
+/* stops and frees the framers above too */
 void taps__framer_fini(struct taps_framer *f);
 /* make room for at least n more bytes at the end; returns the space or NULL */
 uint8_t *taps__framer_space(struct taps_framer *f, size_t n, size_t *avail);
 void taps__framer_commit(struct taps_framer *f, size_t n);
 /* parse what is buffered: 0, or the failure's -code */
 int taps__framer_process(struct taps_framer *f);
+/* a connection's receive path: the rest of a message in parts, then
+ * whatever every framer of the stack has buffered; 0 or -code */
+int taps__framer_pump(struct taps_framer *bottom);
+/* nothing buffered anywhere in the stack */
+bool taps__framer_drained(const struct taps_framer *bottom);
 int taps__framer_eof(struct taps_framer *f);
+/* frame one message from the application through the whole stack */
+int taps__framer_output(struct taps_framer *bottom, const void *msg, size_t len);
 
 #endif /* _TAPS_INTERNAL_H */

@@ -411,7 +411,7 @@ int taps_preconnection_check(const struct taps_preconnection *pre, const char **
 {
 	if (!pre)
 		return -EINVAL;
-	return taps__props_check(&pre->props, pre->framer_ops != NULL, reason);
+	return taps__props_check(&pre->props, pre->framers.n > 0, reason);
 }
 
 void taps_preconnection_set_callbacks(struct taps_preconnection *pre,
@@ -426,9 +426,12 @@ int taps_preconnection_add_framer(struct taps_preconnection *pre,
 {
 	if (!pre || !ops)
 		return -EINVAL;
-	if (pre->framer_ops)
-		return -EBUSY;
-	pre->framer_ops = ops;
-	pre->framer_arg = arg;
+	if (!ops->handle_received_data || !ops->new_sent_message)
+		return -EINVAL;
+	if (pre->framers.n == TAPS_MAX_FRAMERS)
+		return -ENOSPC;
+	pre->framers.f[pre->framers.n].ops = ops;
+	pre->framers.f[pre->framers.n].arg = arg;
+	pre->framers.n++;
 	return 0;
 }

@@ -50,6 +50,7 @@ struct taps_connection;
 struct taps_listener;
 struct taps_timer;
 struct taps_framer;
+struct taps_message_context;
 
 /* Every error event carries one: an errno value and a sentence. */
 struct taps_error {
@@ -237,7 +238,52 @@ struct taps_framer_limits {
 extern const struct taps_framer_ops taps_framer_length_prefix;
 extern const struct taps_framer_ops taps_framer_line;
 
-/* One framer per preconnection (stacking: not yet); -EBUSY if set. */
+/*
+ * HTTP/1.1 messages (RFC 9112; Documentation/framing.md): arg is a const
+ * struct taps_http_limits * or NULL.  A message is a request or a response,
+ * start line, fields and body (Content-Length, chunked, none, or until the
+ * end of the stream for a response).  Delivered: the head as received, then
+ * the body de-chunked, then the trailer fields; taps_http_message() on the
+ * message context says where each is.  Sent: a whole message, head and
+ * body; Content-Length is added if the head has neither it nor chunked.
+ */
+struct taps_http_limits {
+	size_t max_header;	/* head (or trailer section); 0: 64 KiB */
+	size_t max_body;	/* body, de-chunked; 0: 16 MiB */
+};
+extern const struct taps_framer_ops taps_framer_http;
+
+struct taps_http_message {
+	bool	request;		/* else a response */
+	int	version;		/* 10 (HTTP/1.0) or 11 (HTTP/1.1) */
+	int	status;			/* a response's status code, 0 for a request */
+	size_t	method_len;		/* a request's method: data[0..method_len) */
+	size_t	target_off, target_len;	/* a request's target */
+	size_t	head_len;		/* start line, fields and empty line */
+	size_t	body_off, body_len;	/* the body (de-chunked); body_off = head_len */
+	size_t	trailer_off, trailer_len;	/* chunked: the trailer fields */
+	int64_t	content_length;		/* the Content-Length field, -1 if none */
+	bool	chunked;		/* the body came chunked */
+	bool	until_close;		/* a response body ended by the end of the stream */
+};
+/* The HTTP view of a message delivered by taps_framer_http (in a
+ * Received or ReceivedPartial event's context), NULL for another framer.
+ * Offsets are from the message's first byte; valid during the callback. */
+const struct taps_http_message *taps_http_message(const struct taps_message_context *mc);
+/* The value of the first field name (case-insensitive) in the head of
+ * data (a whole message, m its view), without surrounding whitespace;
+ * NULL if there is none. */
+const char *taps_http_field(const void *data, const struct taps_http_message *m,
+			    const char *name, size_t *len);
+
+/*
+ * Add a framer (RFC 9622 section 9.1.2.1): framers added to one
+ * preconnection form a stack, the last added runs first on what the
+ * application sends and last on what arrives (nearest the application);
+ * the first added is nearest the transport.  Each message a framer frames
+ * is one message for the framer below; each message the framer below
+ * delivers is bytes for the framer above.  At most 4: -ENOSPC.
+ */
 int taps_preconnection_add_framer(struct taps_preconnection *pre,
 				  const struct taps_framer_ops *ops, void *arg);
 
@@ -266,6 +312,11 @@ int taps_framer_output(struct taps_framer *f, const void *msg, size_t len);
 struct taps_message_context {
 	bool		end_of_message;	/* the message is complete */
 	void		*send_context;	/* Sent/SendError: taps_send()'s ctx */
+	/* Received(Partial): the framer nearest the application and what it
+	 * tells about the message (RFC 9622 section 9.1.2.2), e.g. through
+	 * taps_http_message(); NULL if none. */
+	const struct taps_framer_ops	*framer;
+	const void			*framer_meta;
 };
 
 /*
@@ -347,8 +398,11 @@ int taps_send(struct taps_connection *c, const void *data, size_t len, void *ctx
  * ReceiveError per call.  Without a framer, bytes as they come:
  * at least min_incomplete (1 if 0) and at most max_len (0: 64 KiB) as a
  * ReceivedPartial, end_of_message set at the peer's end of stream.
- * With a framer: one whole message as a Received (the framer's maximum
- * bounds its length; max_len is not applied to framed messages yet).
+ * With a framer: a whole message as a Received if it is at most max_len
+ * bytes (0: no limit but the framer's); a longer one comes as
+ * ReceivedPartial events, one per call, of at most max_len bytes each
+ * (the max_len of the latest call), end_of_message on the last
+ * (RFC 9622 section 9.3.2.2).  min_incomplete is not used then.
  */
 int taps_receive(struct taps_connection *c, size_t min_incomplete, size_t max_len);
 /* Close (RFC 9622 section 10): after queued sends, FIN; Closed follows

@@ -6,10 +6,13 @@
 # a libtaps listener taking TCP and SCTP clients, the line framer against
 # ncat and python, length-prefix libtaps to libtaps, hundreds of
 # connections on one loop, errors provoked for real (refused, timeout,
-# name not found, a malformed frame), taps-cat piping a file.
+# name not found, a malformed frame), taps-cat piping a file; the HTTP/1.1
+# framer against nginx (pipelined, Content-Length, HEAD, chunked, 404, in
+# parts with max_len); stacked framers (line inside length-prefix) between
+# libtaps peers and against a python peer that checks the wire.
 . "$(dirname "$0")/lib.sh"
 . "$TAPS_TOP/selftests/helpers/topo.sh"
-plan 14
+plan 16
 
 LT=$TAPS_BIN/helpers/libtaps_t
 CAT=$TAPS_TOP/build/tools/taps-cat
@@ -30,8 +33,9 @@ echo "hosts: files" >/etc/netns/$C/nsswitch.conf
 # The servers go before the module is unloaded: their pids from their logs.
 cleanup() {
 	local p pids i
-	pids=$(cat "$tmp"/lp "$tmp"/line "$tmp"/raw "$tmp"/lim "$tmp"/stop 2>/dev/null |
+	pids=$(cat "$tmp"/lp "$tmp"/line "$tmp"/raw "$tmp"/lim "$tmp"/stop "$tmp"/stk 2>/dev/null |
 		sed -n 's/^listening .*pid=//p')
+	[ -s "$tmp/ngx/nginx.pid" ] && pids="$pids $(cat "$tmp/ngx/nginx.pid")"
 	for p in $pids; do kill "$p" 2>/dev/null; done
 	for i in $(seq 50); do
 		for p in $pids; do [ -d /proc/$p ] && break; p=; done
@@ -303,12 +307,105 @@ t_servers_alive() {
 	return 0
 }
 
+# 15. the HTTP/1.1 framer against nginx: five requests pipelined on one
+#     connection (a file by Content-Length, HEAD of it, an SSI page nginx
+#     sends chunked, a 404, the file again); every body byte for byte;
+#     then the same with max_len 40000: the responses in parts
+t_http_nginx() {
+	local bad=0 n=$tmp/ngx r i want
+	mkdir -p "$n/www/ssi" "$n/tmp" "$n/a" "$n/b"
+	bytes 150000 >"$n/www/file.bin"
+	printf 'A<!--# include virtual="/file.bin" -->B' >"$n/www/ssi/page.html"
+	{ printf A; cat "$n/www/file.bin"; printf B; } >"$n/page.want"
+	cat >"$n/nginx.conf" <<-EOF
+		daemon off;
+		master_process off;
+		worker_processes 1;
+		error_log $n/error.log;
+		pid $n/nginx.pid;
+		events { worker_connections 64; }
+		http {
+			access_log off;
+			client_body_temp_path $n/tmp;
+			proxy_temp_path $n/tmp;
+			fastcgi_temp_path $n/tmp;
+			uwsgi_temp_path $n/tmp;
+			scgi_temp_path $n/tmp;
+			types { text/html html; }
+			default_type application/octet-stream;
+			server {
+				listen 8080;
+				listen [::]:8080;
+				root $n/www;
+				location /ssi/ { ssi on; }
+			}
+		}
+	EOF
+	ins nginx -c "$n/nginx.conf" -p "$n" -e "$n/error.log" </dev/null >"$n/out" 2>&1 &
+	for i in $(seq 50); do [ -s "$n/nginx.pid" ] && break; sleep 0.1; done
+	[ -s "$n/nginx.pid" ] || { echo "# nginx did not start: $(cat "$n/out" "$n/error.log")"; return 1; }
+	for dir in a b; do
+		if [ $dir = a ]; then
+			r=$(inc "$LT" http $SRV4 8080 "$n/a" GET:/file.bin HEAD:/file.bin \
+				GET:/ssi/page.html GET:/nope GET:/file.bin)
+		else
+			r=$(inc "$LT" http -x 40000 $SRV4 8080 "$n/b" GET:/file.bin HEAD:/file.bin \
+				GET:/ssi/page.html GET:/nope GET:/file.bin)
+		fi
+		say "$r"
+		want="200:150000:0 200:0:0 200:150002:1 404:*:0 200:150000:0"
+		is "$(echo "$r" | sed -n 's/^response .*status=\([0-9]*\) body=\([0-9]*\) chunked=\([01]\).*/\1:\2:\3/p' |
+			tr '\n' ' ' | sed 's/ $//; s/404:[0-9]*:/404:*:/')" "$want" "statuses, body sizes, chunked ($dir)" || bad=1
+		echo "$r" | grep -q "^done responses=5" || { echo "# not all responses"; bad=1; }
+		cmp "$n/$dir/0.body" "$n/www/file.bin" || bad=1
+		cmp "$n/$dir/2.body" "$n/page.want" || bad=1
+		cmp "$n/$dir/4.body" "$n/www/file.bin" || bad=1
+		grep -q "404 Not Found" "$n/$dir/3.body" || { echo "# 404 body"; bad=1; }
+	done
+	# in parts of at most 40000 bytes: 150000 and its head: 4 parts
+	is "$(echo "$r" | sed -n 's/^response n=0 .*parts=\([0-9]*\)/\1/p')" 4 "parts with max_len 40000" || bad=1
+	kill "$(cat "$n/nginx.pid")" 2>/dev/null
+	return $bad
+}
+
+# 16. stacked framers: line added after length-prefix, so each line goes
+#     in an lp frame; libtaps to libtaps, and against a python peer that
+#     checks every frame holds one LF-terminated line (and echoes it)
+t_stacked_framers() {
+	local bad=0 r pyo=$tmp/stk.py
+	serve stk -f lp,line 7007 || return 1
+	r=$(inc "$LT" connect -i -f lp,line -m 5 $SRV4 7007)
+	say "$r"
+	has_ready "$r" || bad=1
+	bg ins python3 -c '
+import socket, struct
+s = socket.socket(socket.AF_INET6); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("::", 7008)); s.listen(4); print("up", flush=True)
+c, _ = s.accept(); f = c.makefile("rb"); n = 0
+while True:
+    h = f.read(4)
+    if len(h) < 4: break
+    m = f.read(struct.unpack(">I", h)[0])
+    if not m.endswith(b"\n") or m.count(b"\n") != 1:
+        print("bad frame", m, flush=True); break
+    n += 1; c.sendall(h + m)
+print("frames", n, flush=True)
+' >"$pyo"
+	for i in $(seq 100); do grep -q up "$pyo" && break; sleep 0.1; done
+	r=$(inc "$LT" connect -i -f lp,line -m 3 $SRV4 7008)
+	say "$r"
+	has_ready "$r" || bad=1
+	for i in $(seq 50); do grep -q frames "$pyo" && break; sleep 0.1; done
+	is "$(sed -n 's/^frames //p' "$pyo")" 3 "lp frames of one line each, seen by python" || bad=1
+	return $bad
+}
+
 # dump NAME: a server's log, as comments
 dump() { sed "s/^/# $1: /" "$tmp/$1" | tail -20; }
 
 for t in t_name_blackholed t_name_dual t_sctp_only t_listener_tcp_sctp t_line_python \
 	 t_many t_errors t_bad_frame t_raw_echo t_cat_file t_cat_modes t_listener_limit \
-	 t_listener_stop t_servers_alive; do
+	 t_listener_stop t_servers_alive t_http_nginx t_stacked_framers; do
 	s=$(date +%s%N)
 	# each test in a subshell with a watchdog: a hang fails one test only
 	( $t ) &

@@ -2,11 +2,11 @@
 /*
  * libtaps_t: libtaps driven by selftests/libtaps.sh.
  *
- *   libtaps_t connect [-i] [-f lp|line] [-w MS] [-p MASK] [-m N] HOST PORT
+ *   libtaps_t connect [-i] [-f FRAMERS] [-w MS] [-p MASK] [-m N] HOST PORT
  *	initiate; print "ready proto=P ms=T remote=ADDR" or
  *	"establishment_error code=N reason=..."; with -m N, send N messages
  *	(framed) and check each comes back.  Exit 0 ready (and echoed), 1 not.
- *   libtaps_t serve [-f lp|line] [-L LIMIT] [-S N] PORT
+ *   libtaps_t serve [-f FRAMERS] [-L LIMIT] [-S N] PORT
  *	echo server on one loop: "listening port=P", then "accepted proto=P"
  *	per connection; every message (or byte) received is sent back.
  *	-L: the listener's connection limit; -S: stop the listener after N
@@ -15,6 +15,13 @@
  *   libtaps_t many [-f lp] N M HOST PORT
  *	N connections at once on one loop, M messages each, every echo
  *	checked; "many ready=R echoed=E failed=F ms=T".
+ *   libtaps_t http [-x MAXLEN] HOST PORT DIR METHOD:PATH...
+ *	the HTTP/1.1 framer: every request sent at once (pipelined) on one
+ *	connection, then "response n=N status=S body=B chunked=C cl=L
+ *	parts=P" per response, its body in DIR/N.body; with -x, received
+ *	with max_len MAXLEN (parts reassembled).  "done responses=N".
+ *   FRAMERS: lp, line or http, or a stack, e.g. "lp,line" (added in that
+ *	order: line nearest the application, inside lp frames).
  */
 #include <errno.h>
 #include <poll.h>
@@ -30,6 +37,16 @@ static struct taps_loop *loop;
 static int framer, msgs = 0, nready, nechoed, nfailed, nconns, exit_code = 1;
 static bool serve_mode;
 static int stop_after, accepted;
+/* http mode */
+static const char *http_dir;
+static char **http_reqs;
+static int http_nreq, http_got;
+static size_t http_max;
+static uint8_t *http_acc;
+static size_t http_acc_len;
+static int http_parts;
+
+static void http_send_all(struct taps_connection *c);
 
 struct cl {
 	int	id, sent, got;
@@ -73,6 +90,10 @@ static void on_ready(struct taps_connection *c, void *user)
 		       taps_connection_describe(c, buf, sizeof(buf)), ti.ti_attempts);
 		fflush(stdout);
 	}
+	if (http_dir) {
+		http_send_all(c);
+		return;
+	}
 	if (!msgs) {
 		nechoed++;
 		taps_close(c);
@@ -94,13 +115,91 @@ static void on_estab_error(struct taps_connection *c, const struct taps_error *e
 	done_one();
 }
 
+static void http_send_all(struct taps_connection *c)
+{
+	char buf[512];
+	int i, n;
+
+	for (i = 0; i < http_nreq; i++) {
+		const char *colon = strchr(http_reqs[i], ':');
+
+		n = snprintf(buf, sizeof(buf), "%.*s %s HTTP/1.1\r\nHost: test\r\n\r\n",
+			     (int)(colon - http_reqs[i]), http_reqs[i], colon + 1);
+		if (taps_send(c, buf, n, NULL, 0))
+			nfailed++;
+	}
+	taps_receive(c, 1, http_max);
+}
+
+/* a whole response (data[0..len)), its view m */
+static void http_response(struct taps_connection *c, const uint8_t *data,
+			  const struct taps_http_message *m)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%d.body", http_dir, http_got);
+	f = fopen(path, "w");
+	if (!f || fwrite(data + m->body_off, 1, m->body_len, f) != m->body_len)
+		nfailed++;
+	if (f)
+		fclose(f);
+	printf("response n=%d status=%d body=%zu chunked=%d cl=%lld parts=%d\n", http_got,
+	       m->status, m->body_len, m->chunked, (long long)m->content_length, http_parts);
+	http_got++;
+	http_parts = 0;
+	http_acc_len = 0;
+	if (http_got == http_nreq) {
+		printf("done responses=%d\n", http_got);
+		nechoed++;
+		taps_close(c);
+		return;
+	}
+	taps_receive(c, 1, http_max);
+}
+
+static void http_part(struct taps_connection *c, const void *data, size_t len,
+		      const struct taps_message_context *mc)
+{
+	const struct taps_http_message *m = taps_http_message(mc);
+	uint8_t *b;
+
+	if (!m) {	/* the end of the stream before every response */
+		printf("# end of stream after %d responses\n", http_got);
+		nfailed++;
+		taps_close(c);
+		return;
+	}
+	b = realloc(http_acc, http_acc_len + len);
+	if (!b)
+		exit(1);
+	http_acc = b;
+	memcpy(http_acc + http_acc_len, data, len);
+	http_acc_len += len;
+	http_parts++;
+	if (len > http_max)
+		printf("# a part of %zu bytes, more than %zu\n", len, http_max), nfailed++;
+	if (mc->end_of_message)
+		http_response(c, http_acc, m);
+	else
+		taps_receive(c, 1, http_max);
+}
+
 static void on_received(struct taps_connection *c, const void *data, size_t len,
 			const struct taps_message_context *mc, void *user)
 {
 	struct cl *cl = user;
 	char want[64];
 
-	(void)mc;
+	if (http_dir) {
+		const struct taps_http_message *m = taps_http_message(mc);
+
+		(void)len;
+		http_parts = 1;
+		if (m)
+			http_response(c, data, m);
+		return;
+	}
 	if (serve_mode) {
 		taps_send(c, data, len, NULL, 0);
 		taps_receive(c, 1, 0);
@@ -129,6 +228,10 @@ static void on_received_partial(struct taps_connection *c, const void *data, siz
 				const struct taps_message_context *mc, void *user)
 {
 	(void)user;
+	if (http_dir) {
+		http_part(c, data, len, mc);
+		return;
+	}
 	if (serve_mode && len)
 		taps_send(c, data, len, NULL, 0);
 	if (mc->end_of_message)
@@ -198,6 +301,24 @@ static const struct taps_callbacks cbs = {
 	.connection_error = on_conn_error,
 };
 
+/* "lp,line": each added in turn, the first nearest the transport */
+static void add_framers(struct taps_preconnection *pre, char *list)
+{
+	char *tok, *save = NULL;
+
+	for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		const struct taps_framer_ops *ops = !strcmp(tok, "lp") ?
+			&taps_framer_length_prefix : !strcmp(tok, "http") ?
+			&taps_framer_http : &taps_framer_line;
+
+		if (taps_preconnection_add_framer(pre, ops, NULL)) {
+			fprintf(stderr, "cannot add framer %s\n", tok);
+			exit(2);
+		}
+		framer++;
+	}
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: see the head of selftests/helpers/libtaps_t.c\n");
@@ -222,15 +343,16 @@ int main(int argc, char **argv)
 		return 1;
 	pre = taps_preconnection_new(loop);
 	taps_preconnection_set_callbacks(pre, &cbs);
-	while ((opt = getopt(argc, argv, "if:w:p:m:L:S:")) != -1) {
+	while ((opt = getopt(argc, argv, "if:w:p:m:L:S:x:")) != -1) {
 		switch (opt) {
 		case 'i':
 			taps_preconnection_set(pre, TAPS_PROP_ISOLATE_SESSION, 1);
 			break;
 		case 'f':
-			framer = !strcmp(optarg, "lp") ? 2 : 1;
-			taps_preconnection_add_framer(pre, framer == 2 ?
-				&taps_framer_length_prefix : &taps_framer_line, NULL);
+			add_framers(pre, optarg);
+			break;
+		case 'x':
+			http_max = strtoul(optarg, NULL, 0);
 			break;
 		case 'w':
 			taps_preconnection_set(pre, TAPS_PROP_CONN_TIMEOUT, atoi(optarg));
@@ -261,6 +383,17 @@ int main(int argc, char **argv)
 		taps_initiate(pre, cl);
 		taps_loop_run(loop);
 		return nready == 1 && nechoed == 1 && !nfailed ? 0 : 1;
+	}
+	if (!strcmp(mode, "http") && argc >= 4) {
+		nconns = 1;
+		taps_preconnection_add_framer(pre, &taps_framer_http, NULL);
+		taps_preconnection_add_remote(pre, argv[0], argv[1]);
+		http_dir = argv[2];
+		http_reqs = argv + 3;
+		http_nreq = argc - 3;
+		taps_initiate(pre, NULL);
+		taps_loop_run(loop);
+		return nready == 1 && http_got == http_nreq && !nfailed ? 0 : 1;
 	}
 	if (!strcmp(mode, "many") && argc == 4) {
 		nconns = atoi(argv[0]);

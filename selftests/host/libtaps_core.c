@@ -145,7 +145,12 @@ TEST(property_impossible)
 		taps_preconnection_set(pre, TAPS_PROP_PRESERVE_MSG_BOUNDARIES, TAPS_PREF_REQUIRE);
 		taps_preconnection_add_framer(pre, &taps_framer_line, NULL);
 		EXPECT_EQ(0, taps_preconnection_check(pre, NULL));
-		EXPECT_EQ(-EBUSY, taps_preconnection_add_framer(pre, &taps_framer_line, NULL));
+		/* a stack (RFC 9622 section 9.1.2.1): up to four framers */
+		EXPECT_EQ(0, taps_preconnection_add_framer(pre, &taps_framer_length_prefix, NULL));
+		EXPECT_EQ(0, taps_preconnection_add_framer(pre, &taps_framer_line, NULL));
+		EXPECT_EQ(0, taps_preconnection_add_framer(pre, &taps_framer_line, NULL));
+		EXPECT_EQ(-ENOSPC, taps_preconnection_add_framer(pre, &taps_framer_line, NULL));
+		EXPECT_EQ(0, taps_preconnection_check(pre, NULL));
 		taps_preconnection_set(pre, TAPS_PROP_MULTISTREAMING, TAPS_PREF_REQUIRE);
 		taps_preconnection_set(pre, TAPS_PROP_PROTOCOLS, TAPS_P_TCP | TAPS_P_SCTP);
 		EXPECT_EQ(0, taps_preconnection_check(pre, NULL));

@@ -24,6 +24,11 @@ static struct st {
 	size_t big_len;
 	bool echo;
 	size_t rmin, rmax;
+	/* framed: parts of long messages into acc; HTTP views */
+	bool parts, http;
+	uint8_t *acc;
+	int eoms;
+	struct taps_http_message views[8];
 } st;
 
 #define CALL(x) do { st.in_call++; x; st.in_call--; } while (0)
@@ -38,8 +43,9 @@ static void on_received(struct taps_connection *c, const void *d, size_t len,
 			const struct taps_message_context *mc, void *user)
 {
 	ev();
-	(void)mc;
 	(void)user;
+	if (st.http && st.received < 8 && taps_http_message(mc))
+		st.views[st.received] = *taps_http_message(mc);
 	if (st.echo) {
 		CALL(taps_send(c, d, len, NULL, 0));
 		CALL(taps_receive(c, 1, 0));
@@ -50,15 +56,29 @@ static void on_received(struct taps_connection *c, const void *d, size_t len,
 	else if (st.received < 8)
 		snprintf(st.msg[st.received], 64, "%.*s", (int)len, (const char *)d);
 	st.received++;
-	CALL(taps_receive(c, 1, 0));
+	CALL(taps_receive(c, 1, st.parts ? st.rmax : 0));
 }
 
 static void on_partial(struct taps_connection *c, const void *d, size_t len,
 		       const struct taps_message_context *mc, void *user)
 {
 	ev();
-	(void)d;
 	(void)user;
+	if (st.parts) {
+		/* a framed message in parts: never more than max_len each */
+		st.partial++;
+		if (len > st.max_chunk)
+			st.max_chunk = len;
+		if (len > st.rmax || (!len && !mc->end_of_message))
+			st.violations++;
+		if (len)
+			memcpy(st.acc + st.bytes, d, len);
+		st.bytes += len;
+		st.eoms += mc->end_of_message;
+		CALL(taps_receive(c, 1, st.rmax));
+		return;
+	}
+	(void)d;
 	st.partial++;
 	st.bytes += len;
 	if (len > st.max_chunk)
@@ -295,6 +315,199 @@ TEST(calls_after_close)
 	ASSERT_EQ(0, taps_loop_run(loop));
 	EXPECT_EQ(1, st.closed);
 	EXPECT_EQ(0, st.violations);
+	taps_loop_free(loop);
+}
+
+
+/* a connection with a stack of framers, ops[0] nearest the transport */
+static struct taps_connection *adopt_stack(struct taps_loop *loop,
+					   const struct taps_framer_ops **ops, int n, int *peer)
+{
+	struct taps_preconnection *pre = taps_preconnection_new(loop);
+	struct taps_connection *c;
+	int sv[2], i;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+		return NULL;
+	taps_preconnection_set_callbacks(pre, &cbs);
+	for (i = 0; i < n; i++)
+		if (taps_preconnection_add_framer(pre, ops[i], NULL))
+			return NULL;
+	c = taps__conn_adopt(pre, sv[0], NULL);
+	taps_preconnection_free(pre);
+	*peer = sv[1];
+	return c;
+}
+
+/* line added after length-prefix: each line travels in an lp frame */
+TEST(stacked_framers_line_in_lp)
+{
+	static const struct taps_framer_ops *ops[] = { &taps_framer_length_prefix,
+						       &taps_framer_line };
+	struct taps_loop *loop = taps_loop_new();
+	struct taps_preconnection *pre = taps_preconnection_new(loop);
+	struct taps_connection *c;
+	char buf[64];
+	int peer, i;
+	ssize_t n, got = 0;
+
+	memset(&st, 0, sizeof(st));
+	for (i = 0; i < 4; i++)
+		EXPECT_EQ(0, taps_preconnection_add_framer(pre, &taps_framer_line, NULL));
+	EXPECT_EQ(-ENOSPC, taps_preconnection_add_framer(pre, &taps_framer_line, NULL));
+	taps_preconnection_free(pre);
+	c = adopt_stack(loop, ops, 2, &peer);
+	ASSERT_NE(NULL, c);
+	CALL(EXPECT_EQ(0, taps_send(c, "hello", 5, NULL, 0)));
+	CALL(EXPECT_EQ(-EINVAL, taps_send(c, "a\nb", 3, NULL, 0)));	/* two lines */
+	CALL(EXPECT_EQ(0, taps_receive(c, 1, 0)));
+	CALL(EXPECT_EQ(0, taps_receive(c, 1, 0)));
+	ASSERT_EQ(14, write(peer, "\0\0\0\3hi\n\0\0\0\4yo\r", 14));
+	taps_loop_process(loop);
+	usleep(10000);
+	taps_loop_process(loop);
+	while (got < 10 && (n = read(peer, buf + got, sizeof(buf) - got)) > 0)
+		got += n;
+	ASSERT_EQ(10, got);
+	EXPECT_EQ(0, memcmp("\0\0\0\6hello\n", buf, 10));
+	ASSERT_EQ(1, write(peer, "\n", 1));	/* ends the second lp frame's line */
+	shutdown(peer, SHUT_WR);
+	for (i = 0; i < 100 && st.received < 2; i++) {
+		usleep(1000);
+		taps_loop_process(loop);
+	}
+	EXPECT_EQ(2, st.received);
+	EXPECT_STREQ("hi", st.msg[0]);
+	EXPECT_STREQ("yo", st.msg[1]);
+	EXPECT_EQ(0, st.conn_errors) TH_LOG("%s", st.last_reason);
+	EXPECT_EQ(0, st.violations);
+	close(peer);
+	taps_loop_free(loop);
+}
+
+/* max_len on a framed connection: a long message in parts of at most
+ * max_len (ReceivedPartial, end_of_message on the last), a short one whole */
+TEST(framed_max_len_parts)
+{
+	struct taps_loop *loop = taps_loop_new();
+	struct taps_connection *c;
+	static uint8_t wire[4 + 100000 + 4 + 5];
+	size_t i;
+	int peer;
+
+	memset(&st, 0, sizeof(st));
+	st.parts = true;
+	st.rmax = 30000;
+	st.acc = malloc(200000);
+	wire[1] = 100000 >> 16;
+	wire[2] = (100000 >> 8) & 0xff;
+	wire[3] = 100000 & 0xff;
+	for (i = 0; i < 100000; i++)
+		wire[4 + i] = i * 7 + 3;
+	memcpy(wire + 100004, "\0\0\0\5short", 9);
+	c = adopt(loop, &taps_framer_length_prefix, &peer);
+	ASSERT_NE(NULL, c);
+	CALL(EXPECT_EQ(0, taps_receive(c, 1, st.rmax)));
+	ASSERT_EQ(sizeof(wire), write(peer, wire, sizeof(wire)));
+	shutdown(peer, SHUT_WR);
+	ASSERT_EQ(0, taps_loop_run(loop));
+	EXPECT_EQ(5, st.partial);	/* 30000 * 3 + 10000, then the end of stream */
+	EXPECT_EQ(30000, st.max_chunk);
+	EXPECT_EQ(1, st.received);
+	EXPECT_STREQ("short", st.msg[0]);
+	ASSERT_EQ(100000, st.bytes);
+	EXPECT_EQ(0, memcmp(wire + 4, st.acc, 100000));
+	EXPECT_EQ(2, st.eoms);		/* the message's and the stream's */
+	EXPECT_EQ(0, st.violations);
+	free(st.acc);
+	close(peer);
+	taps_loop_free(loop);
+}
+
+/* parts delivered while a recv is already waiting for the next bytes:
+ * those bytes land where the framer expects them */
+TEST(framed_parts_then_more)
+{
+	struct taps_loop *loop = taps_loop_new();
+	struct taps_connection *c;
+	static uint8_t wire[4 + 50000];
+	size_t i;
+	int peer, k;
+
+	memset(&st, 0, sizeof(st));
+	st.parts = true;
+	st.rmax = 10000;
+	st.acc = malloc(100000);
+	wire[2] = 50000 >> 8;
+	wire[3] = 50000 & 0xff;
+	for (i = 0; i < 50000; i++)
+		wire[4 + i] = i * 11 + 1;
+	c = adopt(loop, &taps_framer_length_prefix, &peer);
+	ASSERT_NE(NULL, c);
+	CALL(EXPECT_EQ(0, taps_receive(c, 1, st.rmax)));
+	ASSERT_EQ(sizeof(wire), write(peer, wire, sizeof(wire)));
+	for (k = 0; k < 200 && st.partial < 5; k++) {
+		usleep(1000);
+		taps_loop_process(loop);
+	}
+	EXPECT_EQ(5, st.partial);
+	ASSERT_EQ(9, write(peer, "\0\0\0\5after", 9));
+	shutdown(peer, SHUT_WR);
+	ASSERT_EQ(0, taps_loop_run(loop));
+	EXPECT_EQ(1, st.received);
+	EXPECT_STREQ("after", st.msg[0]);
+	ASSERT_EQ(50000, st.bytes);
+	EXPECT_EQ(0, memcmp(wire + 4, st.acc, 50000));
+	EXPECT_EQ(0, st.conn_errors) TH_LOG("%s", st.last_reason);
+	EXPECT_EQ(0, st.violations);
+	free(st.acc);
+	close(peer);
+	taps_loop_free(loop);
+}
+
+/* HTTP/1.1: pipelined requests out, responses in one write, the view */
+TEST(http_pipelined_over_socketpair)
+{
+	static const char req[] = "GET / HTTP/1.1\r\nHost: h\r\n\r\n";
+	static const char head[] = "HEAD / HTTP/1.1\r\nHost: h\r\n\r\n";
+	static const char resp[] = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+				   "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"
+				   "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n";
+	struct taps_loop *loop = taps_loop_new();
+	struct taps_connection *c;
+	char buf[256];
+	ssize_t n, got = 0;
+	int peer;
+
+	memset(&st, 0, sizeof(st));
+	st.http = true;
+	c = adopt(loop, &taps_framer_http, &peer);
+	ASSERT_NE(NULL, c);
+	CALL(EXPECT_EQ(0, taps_send(c, req, strlen(req), NULL, 0)));
+	CALL(EXPECT_EQ(0, taps_send(c, head, strlen(head), NULL, 0)));
+	CALL(EXPECT_EQ(-EINVAL, taps_send(c, "GET /\r\n\r\n", 9, NULL, 0)));
+	CALL(EXPECT_EQ(0, taps_receive(c, 1, 0)));
+	taps_loop_process(loop);
+	usleep(10000);
+	taps_loop_process(loop);
+	while (got < (ssize_t)(strlen(req) + strlen(head)) &&
+	       (n = read(peer, buf + got, sizeof(buf) - got)) > 0)
+		got += n;
+	ASSERT_EQ(strlen(req) + strlen(head), got);
+	EXPECT_EQ(0, memcmp(buf, req, strlen(req)));
+	ASSERT_EQ(strlen(resp), write(peer, resp, strlen(resp)));
+	shutdown(peer, SHUT_WR);
+	ASSERT_EQ(0, taps_loop_run(loop));
+	ASSERT_EQ(2, st.received);
+	EXPECT_EQ(200, st.views[0].status);
+	EXPECT_EQ(5, st.views[0].body_len);
+	EXPECT_TRUE(st.views[0].chunked);
+	EXPECT_STREQ("abcde", st.msg[0] + st.views[0].body_off);
+	EXPECT_EQ(0, st.views[1].body_len);	/* the answer to HEAD */
+	EXPECT_EQ(5, st.views[1].content_length);
+	EXPECT_TRUE(st.eom);
+	EXPECT_EQ(0, st.violations);
+	close(peer);
 	taps_loop_free(loop);
 }
 
