@@ -71,7 +71,7 @@ struct taps_tls {
 	struct taps_tls_config	*cfg;
 	SSL			*ssl;
 	int			fd;
-	bool			server, done;
+	bool			server, done, no_ktls;
 	unsigned int		ktls;
 	char			host[TAPS_HOST_MAX];	/* session cache key: name */
 	in_port_t		port;
@@ -435,6 +435,10 @@ struct taps_tls *taps__tls_new(struct taps_tls_config *cfg, int fd, bool server,
 		goto fail;
 	t->cfg = taps__tls_config_get(cfg);
 	SSL_set_ex_data(t->ssl, ex_index, t);
+	/* LIBTAPS_NO_KTLS=1: OpenSSL's record layer both ways (tests, debugging) */
+	t->no_ktls = secure_getenv("LIBTAPS_NO_KTLS") != NULL;
+	if (t->no_ktls)
+		SSL_clear_options(t->ssl, SSL_OP_ENABLE_KTLS);
 	if (server) {
 		SSL_set_accept_state(t->ssl);
 		return t;
@@ -632,8 +636,7 @@ static void ktls_rx13(struct taps_tls *t)
 	union tls_crypto ci;
 	int size;
 
-	if (!cipher || !t->rx_secret_len || SSL_has_pending(t->ssl) ||
-	    getenv("LIBTAPS_NO_KTLS_RX"))
+	if (!cipher || !t->rx_secret_len || SSL_has_pending(t->ssl) || t->no_ktls)
 		return;
 	size = taps__tls13_crypto_info(SSL_CIPHER_get_id(cipher) & 0xffff, t->rx_secret,
 				       t->rx_secret_len, 0, &ci);
@@ -742,7 +745,7 @@ static int handshake_done(struct taps_tls *t)
 		t->alpn[alen] = 0;
 	}
 	t->resumed = SSL_session_reused(t->ssl);
-	if (BIO_get_ktls_send(SSL_get_wbio(t->ssl)) && !getenv("LIBTAPS_NO_KTLS_TX"))
+	if (BIO_get_ktls_send(SSL_get_wbio(t->ssl)))
 		t->ktls |= TAPS_TLS_KTLS_TX;
 	if (BIO_get_ktls_recv(SSL_get_rbio(t->ssl)))
 		t->ktls |= TAPS_TLS_KTLS_RX;
