@@ -118,6 +118,9 @@ void taps__sigpipe_restore(struct taps_sigpipe *sp)
 	pthread_sigmask(SIG_SETMASK, &sp->old, NULL);
 }
 
+static int ex_index = -1;
+static pthread_once_t ex_once = PTHREAD_ONCE_INIT;
+
 /* ---- the per-process session cache (clients) ---- */
 
 #define SESS_MAX	64
@@ -179,10 +182,18 @@ static void sess_put(const struct taps_tls *t, SSL_SESSION *s)
 	pthread_mutex_unlock(&sess_lock);
 }
 
+/* A client's new session (TLS 1.2: at the handshake's end; TLS 1.3: with
+ * each NewSessionTicket OpenSSL reads) goes to the process' cache. */
+static int new_session(SSL *ssl, SSL_SESSION *s)
+{
+	struct taps_tls *t = SSL_get_ex_data(ssl, ex_index);
+	if (t && !t->server && *t->host && SSL_SESSION_is_resumable(s))
+		sess_put(t, s);
+	return 0;	/* sess_put() took its own reference */
+}
+
 /* ---- configuration ---- */
 
-static int ex_index = -1;
-static pthread_once_t ex_once = PTHREAD_ONCE_INIT;
 
 static void ex_init(void)
 {
@@ -355,7 +366,11 @@ int taps__tls_config_new(const struct taps_tls_params *p, struct taps_tls_config
 			s += n + (e ? 1 : 0);
 		}
 	}
-	if (!cfg->resumption) {
+	if (cfg->resumption) {
+		SSL_CTX_set_session_cache_mode(cfg->ctx, SSL_SESS_CACHE_BOTH);
+		SSL_CTX_set_session_id_context(cfg->ctx, (const unsigned char *)"libtaps", 7);
+		SSL_CTX_sess_set_new_cb(cfg->ctx, new_session);
+	} else {
 		SSL_CTX_set_session_cache_mode(cfg->ctx, SSL_SESS_CACHE_OFF);
 		SSL_CTX_set_options(cfg->ctx, SSL_OP_NO_TICKET);
 		SSL_CTX_set_num_tickets(cfg->ctx, 0);
@@ -753,13 +768,6 @@ static int handshake_done(struct taps_tls *t)
 		ktls_rx13(t);
 	OPENSSL_cleanse(t->rx_secret, sizeof(t->rx_secret));
 	t->rx_secret_len = 0;
-	if (!t->server && t->cfg->resumption) {
-		SSL_SESSION *s = SSL_get1_session(t->ssl);
-
-		if (s && SSL_SESSION_is_resumable(s))
-			sess_put(t, s);
-		SSL_SESSION_free(s);
-	}
 	t->done = true;
 	return 1;
 }

@@ -279,6 +279,10 @@ static int t_verify(void *arg, const struct taps_tls_peer *peer)
 	return ts.verify_ret;
 }
 
+/* set: pairs share this loop and server preconnection (one ticket key) */
+static struct taps_loop *shared_loop;
+static struct taps_preconnection *shared_srv;
+
 struct pair {
 	struct taps_loop *loop;
 	struct taps_preconnection *srv, *cli;
@@ -291,12 +295,19 @@ static void pair_init(struct pair *p, const struct taps_tls_params *sp,
 {
 	memset(&ts, 0, sizeof(ts));
 	make_certs();
-	p->loop = taps_loop_new();
-	p->srv = taps_preconnection_new(p->loop);
+	if (!shared_loop) {
+		p->loop = taps_loop_new();
+		p->srv = taps_preconnection_new(p->loop);
+		taps_preconnection_set_callbacks(p->srv, &tcbs);
+		if (taps_preconnection_set_tls(p->srv, sp))
+			abort();
+	} else {
+		p->loop = shared_loop;
+		p->srv = shared_srv;
+	}
 	p->cli = taps_preconnection_new(p->loop);
-	taps_preconnection_set_callbacks(p->srv, &tcbs);
 	taps_preconnection_set_callbacks(p->cli, &tcbs);
-	if (taps_preconnection_set_tls(p->srv, sp) || taps_preconnection_set_tls(p->cli, cp))
+	if (taps_preconnection_set_tls(p->cli, cp))
 		abort();
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, p->fd))
 		abort();
@@ -319,9 +330,11 @@ static void pair_run(struct pair *p, int ms)
 
 static void pair_fini(struct pair *p)
 {
-	taps_preconnection_free(p->srv);
 	taps_preconnection_free(p->cli);
-	taps_loop_free(p->loop);
+	if (!shared_loop) {
+		taps_preconnection_free(p->srv);
+		taps_loop_free(p->loop);
+	}
 	free(ts.rx[0]);
 	free(ts.rx[1]);
 }
@@ -392,6 +405,7 @@ TEST(tls12)
 	ASSERT_EQ(2, ts.ready) TH_LOG("%s", ts.reason);
 	ASSERT_EQ(0, taps_connection_tls(p.c, &ti));
 	EXPECT_STREQ("TLSv1.2", ti.version);
+	EXPECT_FALSE(ti.resumed);
 	pair_fini(&p);
 }
 
