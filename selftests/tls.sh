@@ -184,7 +184,7 @@ t_refusals() {
 	refused 9445 "unknown CA" "self-signed certificate" || bad=1
 	s_server 9446 -cert "$tmp/exp.pem" -key "$tmp/srv.key" || return 1
 	refused 9446 "expired" "certificate has expired" --cafile "$CA" || bad=1
-	s_server 9447 -cert "$tmp/srv.pem" -key "$tmp/srv.key" -tls1 \
+	OPENSSL_CONF=/dev/null s_server 9447 -cert "$tmp/srv.pem" -key "$tmp/srv.key" -tls1 \
 		-cipher DEFAULT@SECLEVEL=0 || return 1
 	refused 9447 "TLS 1.0 only" "TLS: " --cafile "$CA" || bad=1
 	return $bad

@@ -279,10 +279,6 @@ static int t_verify(void *arg, const struct taps_tls_peer *peer)
 	return ts.verify_ret;
 }
 
-/* set: pairs share this loop and server preconnection (one ticket key) */
-static struct taps_loop *shared_loop;
-static struct taps_preconnection *shared_srv;
-
 struct pair {
 	struct taps_loop *loop;
 	struct taps_preconnection *srv, *cli;
@@ -295,16 +291,11 @@ static void pair_init(struct pair *p, const struct taps_tls_params *sp,
 {
 	memset(&ts, 0, sizeof(ts));
 	make_certs();
-	if (!shared_loop) {
-		p->loop = taps_loop_new();
-		p->srv = taps_preconnection_new(p->loop);
-		taps_preconnection_set_callbacks(p->srv, &tcbs);
-		if (taps_preconnection_set_tls(p->srv, sp))
-			abort();
-	} else {
-		p->loop = shared_loop;
-		p->srv = shared_srv;
-	}
+	p->loop = taps_loop_new();
+	p->srv = taps_preconnection_new(p->loop);
+	taps_preconnection_set_callbacks(p->srv, &tcbs);
+	if (taps_preconnection_set_tls(p->srv, sp))
+		abort();
 	p->cli = taps_preconnection_new(p->loop);
 	taps_preconnection_set_callbacks(p->cli, &tcbs);
 	if (taps_preconnection_set_tls(p->cli, cp))
@@ -331,10 +322,8 @@ static void pair_run(struct pair *p, int ms)
 static void pair_fini(struct pair *p)
 {
 	taps_preconnection_free(p->cli);
-	if (!shared_loop) {
-		taps_preconnection_free(p->srv);
-		taps_loop_free(p->loop);
-	}
+	taps_preconnection_free(p->srv);
+	taps_loop_free(p->loop);
 	free(ts.rx[0]);
 	free(ts.rx[1]);
 }
