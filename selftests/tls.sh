@@ -115,7 +115,8 @@ get() {
 	local port=$1 path=$2
 	shift 2
 	printf 'GET %s HTTP/1.1\r\nHost: tls.test\r\nConnection: close\r\n\r\n' "$path" |
-		inc "$CAT" -v --tls --cafile "$CA" "$@" tls.test "$port" 2>"$tmp/get.err" | body
+		inc "$CAT" -v --no-shutdown --tls --cafile "$CA" "$@" tls.test "$port" 2>"$tmp/get.err" |
+		body
 }
 
 # 1-2. libtaps client against nginx, TLS 1.3 then 1.2: bodies intact,
@@ -269,7 +270,7 @@ t_userspace_records() {
 	r=$(get 8443 /f1048576 --tls-version 1.3 | sum)
 	is "$r" "$(sum <"$tmp/ng/www/f1048576")" "kTLS body" || return 1
 	r=$(printf 'GET /f1048576 HTTP/1.1\r\nHost: tls.test\r\nConnection: close\r\n\r\n' |
-		LIBTAPS_NO_KTLS=1 inc "$CAT" -v --tls --cafile "$CA" \
+		LIBTAPS_NO_KTLS=1 inc "$CAT" -v --no-shutdown --tls --cafile "$CA" \
 		tls.test 8443 2>"$tmp/us.err" | body | sum)
 	say "$(cat "$tmp/us.err")"
 	is "$r" "$(sum <"$tmp/ng/www/f1048576")" "userspace records body" &&
@@ -283,7 +284,8 @@ t_blackholed() {
 	[ "$TAPS_SLOW" = 1 ] && bound=5000
 	nft_add ip6 daddr $SRV6 tcp dport 8443 drop
 	printf 'GET /f1 HTTP/1.1\r\nHost: tls.test\r\nConnection: close\r\n\r\n' |
-		inc "$CAT" -v --tls --cafile "$CA" dual.test 8443 >"$tmp/bh.out" 2>"$tmp/bh.err"
+		inc "$CAT" -v -i --no-shutdown --tls --cafile "$CA" dual.test 8443 \
+		>"$tmp/bh.out" 2>"$tmp/bh.err"
 	nft_flush
 	say "$(cat "$tmp/bh.err")"
 	grep -q -- "-> $SRV4:8443 TLSv1.3" "$tmp/bh.err" || { echo "# not TLS over IPv4"; bad=1; }

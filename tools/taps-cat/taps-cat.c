@@ -26,6 +26,7 @@
 
 static struct {
 	bool			verbose, listen, keep, stdin_eof, done;
+	bool			no_shutdown, peer_eof;
 	int			framer;		/* 0 none, 1 line, 2 lp */
 	int			quit_after;	/* -q, seconds; -1 wait for the peer */
 	int			status;
@@ -42,8 +43,8 @@ static struct {
 static void usage(void)
 {
 	fprintf(stderr,
-		"Usage: taps-cat [-v] [-p PROTO[,PROTO]] [--prefer PROTO] [--avoid PROTO]\n"
-		"                [--framer line|lp] [-w SECS] [-q SECS]\n"
+		"Usage: taps-cat [-v] [-i] [-p PROTO[,PROTO]] [--prefer PROTO] [--avoid PROTO]\n"
+		"                [--framer line|lp] [-w SECS] [-q SECS] [--no-shutdown]\n"
 		"                [--tls] [--cafile F] [--servername NAME] [--alpn LIST]\n"
 		"                [--tls-version 1.2|1.3] [--sendfile F] HOST PORT\n"
 		"       taps-cat -l [-k] [-v] [OPTIONS] [--cert F --key F] [ADDR] PORT\n");
@@ -158,6 +159,8 @@ static void on_received_partial(struct taps_connection *c, const void *data, siz
 	(void)user;
 	if (len)
 		write_all(data, len);
+	if (mc->end_of_message && c == g.conn)
+		g.peer_eof = true;
 	if (!mc->end_of_message)
 		arm_receive(c);
 	else if (g.keep || g.stdin_eof || c != g.conn)
@@ -308,7 +311,7 @@ static void stdin_eof(void)
 	g.stdin_eof = true;
 	if (g.framer)
 		send_lines(NULL, 0, true);
-	if (g.conn) {
+	if (g.conn && (!g.no_shutdown || g.peer_eof)) {
 		taps_close(g.conn);
 		if (g.quit_after >= 0)
 			taps_timer_new(g.loop, g.quit_after * 1000, on_quit_timer, NULL);
@@ -373,6 +376,7 @@ int main(int argc, char **argv)
 		{ "framer", required_argument, NULL, 'F' },
 		{ "prefer", required_argument, NULL, 'P' },
 		{ "avoid", required_argument, NULL, 'A' },
+		{ "no-shutdown", no_argument, NULL, 'n' },
 		{ "tls", no_argument, NULL, 'T' },
 		{ "cafile", required_argument, NULL, 'C' },
 		{ "servername", required_argument, NULL, 'S' },
@@ -411,7 +415,7 @@ int main(int argc, char **argv)
 	pre = taps_preconnection_new(g.loop);
 	if (!pre)
 		return 1;
-	while ((opt = getopt_long(argc, argv, "lkvp:w:q:h", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "lkvip:w:q:h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'l':
 			g.listen = true;
@@ -447,6 +451,12 @@ int main(int argc, char **argv)
 			break;
 		case 'T':
 			use_tls = true;
+			break;
+		case 'n':
+			g.no_shutdown = true;
+			break;
+		case 'i':
+			taps_preconnection_set(pre, TAPS_PROP_ISOLATE_SESSION, 1);
 			break;
 		case 'C':
 			use_tls = true;
