@@ -12,7 +12,7 @@
 # made here with openssl req / openssl ca.
 . "$(dirname "$0")/lib.sh"
 . "$TAPS_TOP/selftests/helpers/topo.sh"
-plan 15
+plan 16
 
 CAT=$TAPS_TOP/build/tools/taps-cat
 SF_MB=${TLS_SENDFILE_MB:-64}
@@ -351,6 +351,18 @@ check "IPv6 blackholed: Ready within attempt delay + handshake" t_blackholed
 check "SCTP-only server, TLS required: clear failure" t_sctp_only
 check "sendfile of $SF_MB MiB over kTLS to curl, checksummed" t_sendfile
 check "sendfile without kTLS transmit: EOPNOTSUPP" t_sendfile_userspace
+# 14. taps_send_file() without TLS: a plain sendfile to ncat
+t_sendfile_plain() {
+	bytes 3000000 4 >"$tmp/pf"
+	ins timeout 30 ncat -l $SRV4 9460 >"$tmp/pf.got" &
+	_topo_pids+=($!)
+	wait_port "$S" 9460 || return 1
+	inc "$CAT" --sendfile "$tmp/pf" $SRV4 9460 || return 1
+	wait $!
+	is "$(sum <"$tmp/pf.got")" "$(sum <"$tmp/pf")" "3 MB sent with sendfile, no TLS"
+}
+
+check "taps_send_file() without TLS: plain sendfile" t_sendfile_plain
 check "nginx still up" test -f "$tmp/ng/pid"
 if grep -q "\[alert\]\|\[crit\]" "$tmp/ng/error.log"; then
 	fail "nginx logged no alert" "$(grep "\[alert\]\|\[crit\]" "$tmp/ng/error.log" | head -3)"
