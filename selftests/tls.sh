@@ -354,7 +354,7 @@ check "sendfile without kTLS transmit: EOPNOTSUPP" t_sendfile_userspace
 # 14. taps_send_file() without TLS: a plain sendfile to ncat
 t_sendfile_plain() {
 	bytes 3000000 4 >"$tmp/pf"
-	ins timeout 30 ncat -l $SRV4 9460 >"$tmp/pf.got" &
+	ins timeout 30 ncat -l --recv-only $SRV4 9460 >"$tmp/pf.got" &
 	_topo_pids+=($!)
 	wait_port "$S" 9460 || return 1
 	inc "$CAT" --sendfile "$tmp/pf" $SRV4 9460 || return 1
