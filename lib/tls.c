@@ -55,6 +55,7 @@
 
 struct taps_tls_config {
 	int		refs;
+	uint64_t	id;		/* unique in the process: the session key */
 	SSL_CTX		*ctx;
 	char		*server_name;
 	uint8_t		pins[MAX_PINS][32];
@@ -120,6 +121,7 @@ void taps__sigpipe_restore(struct taps_sigpipe *sp)
 
 static int ex_index = -1;
 static pthread_once_t ex_once = PTHREAD_ONCE_INIT;
+static uint64_t cfg_ids;
 
 /* ---- the per-process session cache (clients) ---- */
 
@@ -127,15 +129,21 @@ static pthread_once_t ex_once = PTHREAD_ONCE_INIT;
 
 static pthread_mutex_t sess_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
-	char		key[TAPS_HOST_MAX + 8];
+	char		key[TAPS_HOST_MAX + 32];
 	SSL_SESSION	*s;
 	uint64_t	used;
 } sess_cache[SESS_MAX];
 static uint64_t sess_clock;
 
+/*
+ * Keyed by the TLS parameters object too: a session is offered again only
+ * by connections of the preconnection (the SSL_CTX) that made it.  (Offered
+ * from another SSL_CTX, a TLS 1.2 session made the resumed handshake fail
+ * in tests with OpenSSL 3.0: not worth the risk.)
+ */
 static void sess_key(const struct taps_tls *t, char *key, size_t len)
 {
-	snprintf(key, len, "%s:%u", t->host, t->port);
+	snprintf(key, len, "%llu/%s:%u", (unsigned long long)t->cfg->id, t->host, t->port);
 }
 
 static SSL_SESSION *sess_get(const struct taps_tls *t)
@@ -302,6 +310,7 @@ int taps__tls_config_new(const struct taps_tls_params *p, struct taps_tls_config
 	if (!cfg)
 		return -ENOMEM;
 	cfg->refs = 1;
+	cfg->id = __atomic_add_fetch(&cfg_ids, 1, __ATOMIC_RELAXED);
 	cfg->resumption = !(p->flags & TAPS_TLS_NO_RESUMPTION);
 	cfg->verify = p->verify;
 	cfg->verify_arg = p->verify_arg;

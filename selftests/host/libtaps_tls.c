@@ -402,6 +402,64 @@ TEST(tls12)
 	pair_fini(&p);
 }
 
+/* Sessions are resumed between connections of one preconnection (TLS 1.2
+ * and 1.3; TLS 1.3 from the tickets OpenSSL's record layer read), not from
+ * another preconnection's, and not with TAPS_TLS_NO_RESUMPTION. */
+TEST(resumption)
+{
+	struct taps_tls_params sp = srv_params(), cp = { .ca_file = ca };
+	int ver, round, flags;
+
+	for (ver = 0; ver < 2; ver++) {
+		for (flags = 0; flags <= TAPS_TLS_NO_RESUMPTION; flags += TAPS_TLS_NO_RESUMPTION) {
+			struct taps_loop *loop = taps_loop_new();
+			struct taps_preconnection *srv = taps_preconnection_new(loop);
+			struct taps_preconnection *cli = taps_preconnection_new(loop);
+			struct taps_preconnection *other = taps_preconnection_new(loop);
+
+			cp.max_version = ver ? TAPS_TLS_1_3 : TAPS_TLS_1_2;
+			cp.flags = flags;
+			taps_preconnection_set_callbacks(srv, &tcbs);
+			taps_preconnection_set_callbacks(cli, &tcbs);
+			taps_preconnection_set_callbacks(other, &tcbs);
+			ASSERT_EQ(0, taps_preconnection_set_tls(srv, &sp));
+			ASSERT_EQ(0, taps_preconnection_set_tls(cli, &cp));
+			ASSERT_EQ(0, taps_preconnection_set_tls(other, &cp));
+			for (round = 0; round < 3; round++) {
+				struct taps_connection *s, *c;
+				struct taps_tls_info ti;
+				struct pair p = { .loop = loop };
+				int fd[2];
+
+				memset(&ts, 0, sizeof(ts));
+				ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fd));
+				s = taps__conn_adopt_tls(srv, fd[0], true, NULL, (void *)0);
+				c = taps__conn_adopt_tls(round == 2 ? other : cli, fd[1], false,
+							 "taps.test", (void *)1);
+				ASSERT_NE(NULL, s);
+				ASSERT_NE(NULL, c);
+				pair_run(&p, 5000);
+				ASSERT_EQ(2, ts.ready) TH_LOG("%s", ts.reason);
+				ASSERT_EQ(0, taps_connection_tls(c, &ti));
+				EXPECT_EQ(round == 1 && !flags, ti.resumed)
+					TH_LOG("TLS 1.%d flags %d round %d", 2 + ver, flags, round);
+				taps_send(s, "x", 1, NULL, 0);	/* after the tickets */
+				taps_close(c);
+				taps_close(s);
+				ts.closing = true;
+				pair_run(&p, 5000);
+				EXPECT_EQ(2, ts.closed);
+				free(ts.rx[0]);
+				free(ts.rx[1]);
+			}
+			taps_preconnection_free(srv);
+			taps_preconnection_free(cli);
+			taps_preconnection_free(other);
+			taps_loop_free(loop);
+		}
+	}
+}
+
 static void expect_refused(struct __test_metadata *_metadata, struct taps_tls_params *sp,
 			   struct taps_tls_params *cp, int code, const char *needle)
 {
