@@ -82,7 +82,7 @@ $(KB)/taps.ko: $(KERNEL_SRCS) | deps
 	@! grep -E 'warning:|error:' $(KB)/build.log
 	cp $(KB)/kernel/taps.ko $@
 
-LIBTAPS_LIBS	:= -luring -lpthread
+LIBTAPS_LIBS	:= -luring -lpthread -lssl -lcrypto
 
 lib: $(B)/lib/libtaps.a $(B)/lib/libtaps.so $(B)/lib/libtaps.pc
 
@@ -126,13 +126,13 @@ $(B)/tools/taps-cat: tools/taps-cat/taps-cat.c $(B)/lib/libtaps.a $(LIB_HDRS)
 
 $(B)/tools/examples/%: tools/examples/%.c $(B)/lib/libtaps.a $(LIB_HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(USER_CFLAGS) -o $@ $< $(B)/lib/libtaps.a
+	$(CC) $(USER_CFLAGS) -o $@ $< $(B)/lib/libtaps.a $(LIBTAPS_LIBS)
 
 TAPSCTL_SRCS	:= $(wildcard tools/tapsctl/*.c)
 
 $(B)/tools/tapsctl: $(TAPSCTL_SRCS) tools/tapsctl/tapsctl.h $(B)/lib/libtaps.a $(LIB_HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(USER_CFLAGS) $(LDFLAGS_EXTRA) -std=c11 -o $@ $(TAPSCTL_SRCS) $(B)/lib/libtaps.a -lmnl
+	$(CC) $(USER_CFLAGS) $(LDFLAGS_EXTRA) -std=c11 -o $@ $(TAPSCTL_SRCS) $(B)/lib/libtaps.a -lmnl $(LIBTAPS_LIBS)
 
 selftests: $(patsubst selftests/%.c,$(B)/selftests/%,$(VM_TESTS_C) $(HELPERS_C)) \
 	   $(patsubst selftests/host/%.c,$(B)/selftests/host/%,$(HOST_TESTS_C))

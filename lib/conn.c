@@ -11,6 +11,7 @@
  * to the application without another copy.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,12 +19,13 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/tcp.h>
+#include <sys/sendfile.h>
 
 #include "internal.h"
 
 #define RECV_CHUNK	(64u << 10)
 
-enum cstate { C_RESOLVING, C_CONNECTING, C_READY, C_CLOSING, C_CLOSED };
+enum cstate { C_RESOLVING, C_CONNECTING, C_HANDSHAKE, C_READY, C_CLOSING, C_CLOSED };
 
 enum defer_kind { D_NONE, D_ESTAB_ERROR, D_ABORTED, D_CLOSED, D_CONNECT };
 
@@ -32,6 +34,8 @@ struct sendbuf {
 	size_t		len, off;
 	int		nctx;
 	bool		done;		/* written */
+	int		file_fd;	/* taps_send_file(): -1 for bytes */
+	off_t		file_off;
 	void		**ctx;		/* Sent events, in order, once written */
 	uint8_t		data[];
 };
@@ -84,6 +88,12 @@ struct taps_connection {
 	int			defer_err;
 	char			reason[256];
 	uint64_t		t_start, t_ready;
+
+	/* TLS (tls.c): the handshake polls with op_poll; records in
+	 * userspace poll with op_recv / op_send (recv_poll, send_poll) */
+	struct taps_tls_config	*tls_cfg;
+	struct taps_tls		*tls;
+	bool			recv_poll, send_poll;
 };
 
 struct taps_listener {
@@ -95,6 +105,7 @@ struct taps_listener {
 	int			port;
 	struct taps_props	props;
 	struct taps_framer_stack	framers;
+	struct taps_tls_config	*tls_cfg;
 	struct taps_op		op_accept, op_defer;
 	bool			accept_armed, defer_armed;
 	int			inflight;
@@ -158,9 +169,13 @@ static void conn_destroy(struct taps_connection *c)
 		close(c->fd);
 	while ((s = c->sq)) {
 		c->sq = s->next;
+		if (s->file_fd >= 0)
+			close(s->file_fd);
 		free(s->ctx);
 		free(s);
 	}
+	taps__tls_free(c->tls);
+	taps__tls_config_put(c->tls_cfg);
 	free(c->pbuf);
 	free(c->pctx);
 	free(c->cur_ctx);
@@ -246,6 +261,8 @@ static void fail_sends(struct taps_connection *c, int err, const char *reason)
 		for (i = 0; i < s->nctx; i++)
 			if (c->cbs.send_error)
 				c->cbs.send_error(c, s->ctx[i], &e, c->user);
+		if (s->file_fd >= 0)
+			close(s->file_fd);
 		free(s->ctx);
 		free(s);
 	}
@@ -349,6 +366,7 @@ static int queue_send(struct taps_connection *c, const struct iovec *iov, int io
 	s->len = len;
 	s->off = 0;
 	s->done = false;
+	s->file_fd = -1;
 	s->ctx = ctx;
 	s->nctx = nctx;
 	if (c->sq_tail)
@@ -412,6 +430,55 @@ static int conn_start_framer(struct taps_connection *c)
 
 /* ---- the data path ---- */
 
+static void send_failed(struct taps_connection *c, int err)
+{
+	char buf[300];
+
+	if (c->tls && *taps__tls_reason(c->tls))
+		snprintf(buf, sizeof(buf), "%s", taps__tls_reason(c->tls));
+	else
+		snprintf(buf, sizeof(buf), "sending failed: %s", strerror(err));
+	fail_sends(c, err, buf);
+	conn_error(c, err, buf, false);
+}
+
+/* Sends not done by a send SQE: a file (sendfile), or TLS records built
+ * by OpenSSL; a poll SQE on op_send waits for room. */
+static void send_sync(struct taps_connection *c, struct sendbuf *s)
+{
+	struct io_uring_sqe *sqe;
+	size_t left = s->len - s->off;
+	short ev = POLLOUT;
+	ssize_t n;
+
+	if (s->file_fd >= 0) {
+		struct taps_sigpipe sp;
+
+		taps__sigpipe_block(&sp);
+		n = sendfile(c->fd, s->file_fd, &s->file_off, left > (1u << 20) ? 1u << 20 : left);
+		if (n < 0)
+			n = -errno;
+		else if (!n && left)
+			n = -ENODATA;	/* the file is shorter than asked */
+		taps__sigpipe_restore(&sp);
+	} else {
+		n = taps__tls_write(c->tls, s->data + s->off, left, &ev);
+	}
+	if (n == -EAGAIN || n == -EINTR) {
+		sqe = conn_sqe(c, &c->op_send, &c->send_armed);
+		io_uring_prep_poll_add(sqe, c->fd, ev);
+		c->send_poll = true;
+		return;
+	}
+	if (n < 0) {
+		send_failed(c, -n);
+		return;
+	}
+	s->off += n;
+	s->done = s->off == s->len;
+	c->again = true;
+}
+
 static void send_pump(struct taps_connection *c)
 {
 	struct io_uring_sqe *sqe;
@@ -431,11 +498,17 @@ static void send_pump(struct taps_connection *c)
 	if (c->dead || c->send_armed || c->fd < 0)
 		return;
 	if ((s = c->sq)) {
+		if (s->file_fd >= 0 ||
+		    (c->tls && !(taps__tls_ktls(c->tls) & TAPS_TLS_KTLS_TX))) {
+			send_sync(c, s);
+			return;
+		}
 		sqe = conn_sqe(c, &c->op_send, &c->send_armed);
 		io_uring_prep_send(sqe, c->fd, s->data + s->off, s->len - s->off, MSG_NOSIGNAL);
 		return;
 	}
 	if (c->close_req && !c->shut_done && !c->shut_armed) {
+		taps__tls_close_notify(c->tls);
 		sqe = conn_sqe(c, &c->op_shut, &c->shut_armed);
 		io_uring_prep_shutdown(sqe, c->fd, SHUT_WR);
 	}
@@ -488,6 +561,8 @@ static void recv_deliver(struct taps_connection *c)
 	}
 }
 
+static void recv_result(struct taps_connection *c, int res);
+
 static void recv_pump(struct taps_connection *c)
 {
 	struct io_uring_sqe *sqe;
@@ -505,6 +580,21 @@ static void recv_pump(struct taps_connection *c)
 	p = taps__framer_space(&c->in, want_bytes, &avail);
 	if (!p) {
 		conn_error(c, ENOMEM, "no memory for received data", true);
+		return;
+	}
+	if (c->tls && !(taps__tls_ktls(c->tls) & TAPS_TLS_KTLS_RX)) {
+		short ev = POLLIN;
+		ssize_t n = taps__tls_read(c->tls, p, avail, &ev);
+
+		if (n == -EAGAIN) {
+			sqe = conn_sqe(c, &c->op_recv, &c->recv_armed);
+			io_uring_prep_poll_add(sqe, c->fd, ev);
+			c->recv_poll = true;
+			return;
+		}
+		recv_result(c, n);
+		if (!c->dead)
+			c->again = true;
 		return;
 	}
 	sqe = conn_sqe(c, &c->op_recv, &c->recv_armed);
@@ -531,12 +621,19 @@ static void conn_pump(struct taps_connection *c)
 
 /* ---- establishment ---- */
 
+static void conn_tls_start(struct taps_connection *c, bool server);
+static void accepted_ready(struct taps_connection *c);
+
 static void conn_ready(struct taps_connection *c)
 {
 	struct taps_info ti;
 	socklen_t len = sizeof(ti);
 	int err;
 
+	if (c->tls_cfg && !c->tls) {
+		conn_tls_start(c, false);
+		return;
+	}
 	c->state = C_READY;
 	c->t_ready = taps__now_us();
 	if (c->props.v[TAPS_PROP_KEEP_ALIVE_TIMEOUT] > 0 &&
@@ -581,8 +678,9 @@ static void conn_race_failed(struct taps_connection *c, int err)
 	char buf[256];
 
 	getsockopt(c->fd, SOL_TAPS, TAPS_INFO, &ti, &len);
-	snprintf(buf, sizeof(buf), "%s (%u attempts of %u candidates, %u failed)",
-		 race_reason(err), ti.ti_attempts, ti.ti_candidates, ti.ti_failed);
+	snprintf(buf, sizeof(buf), "%s (%u attempts of %u candidates, %u failed)%s",
+		 race_reason(err), ti.ti_attempts, ti.ti_candidates, ti.ti_failed,
+		 c->tls_cfg ? "; TLS required: only TCP and MPTCP raced" : "");
 	estab_error(c, err, buf);
 }
 
@@ -653,6 +751,58 @@ static void conn_connect(struct taps_connection *c, const struct taps_addr *a, i
 	taps__kick(c->loop);
 }
 
+/* ---- TLS: the handshake, between the race and Ready ---- */
+
+static void conn_tls_failed(struct taps_connection *c, int err, const char *reason)
+{
+	if (c->listener) {
+		/* an incoming handshake that failed: nobody to tell */
+		if (c->loop->debug)
+			fprintf(stderr, "libtaps: incoming TLS handshake: %s\n", reason);
+		conn_teardown(c, true);
+		c->dead = true;
+		return;
+	}
+	estab_error(c, err, reason);
+}
+
+static void conn_tls_step(struct taps_connection *c)
+{
+	struct io_uring_sqe *sqe;
+	short ev = 0;
+	int r;
+
+	r = taps__tls_handshake(c->tls, &ev);
+	if (!r) {
+		sqe = conn_sqe(c, &c->op_poll, &c->poll_armed);
+		io_uring_prep_poll_add(sqe, c->fd, ev);
+		taps__kick(c->loop);
+		return;
+	}
+	if (r < 0) {
+		conn_tls_failed(c, -r, taps__tls_reason(c->tls));
+		return;
+	}
+	if (c->listener)
+		accepted_ready(c);
+	else
+		conn_ready(c);
+}
+
+static void conn_tls_start(struct taps_connection *c, bool server)
+{
+	char buf[160];
+
+	c->state = C_HANDSHAKE;
+	c->tls = taps__tls_new(c->tls_cfg, c->fd, server, c->remote[0].host, c->remote[0].port);
+	if (!c->tls) {
+		snprintf(buf, sizeof(buf), "TLS: cannot set up the session: %s", strerror(errno));
+		conn_tls_failed(c, errno, buf);
+		return;
+	}
+	conn_tls_step(c);
+}
+
 static void conn_poll_done(struct taps_connection *c, int res)
 {
 	struct taps_info ti = { 0 };
@@ -661,6 +811,10 @@ static void conn_poll_done(struct taps_connection *c, int res)
 
 	if (c->dead || res == -ECANCELED)
 		return;
+	if (c->state == C_HANDSHAKE) {
+		conn_tls_step(c);
+		return;
+	}
 	if (getsockopt(c->fd, SOL_TAPS, TAPS_INFO, &ti, &len)) {
 		conn_race_failed(c, errno);
 		return;
@@ -759,6 +913,16 @@ struct taps_connection *taps_initiate(struct taps_preconnection *pre, void *user
 	c->nremote = pre->nremote;
 	c->framers = pre->framers;
 	c->state = C_RESOLVING;
+	if (pre->tls) {
+		c->tls_cfg = taps__tls_config_get(pre->tls);
+		c->props.v[TAPS_PROP_PROTOCOLS] = taps__tls_protocols(c->props.v[TAPS_PROP_PROTOCOLS]);
+		if (!c->props.v[TAPS_PROP_PROTOCOLS]) {
+			conn_defer(c, D_ESTAB_ERROR, EPROTONOSUPPORT,
+				   "TLS is required and no allowed protocol carries it "
+				   "(TCP and MPTCP do; SCTP would need DTLS, not offered)");
+			return c;
+		}
+	}
 
 	err = taps__props_check(&c->props, c->framers.n > 0, &reason);
 	if (err) {
@@ -784,12 +948,42 @@ struct taps_connection *taps_initiate(struct taps_preconnection *pre, void *user
 
 /* ---- completions ---- */
 
+/* kTLS receive said EIO: the next record is not data (tls.c reads it) */
+static int recv_tls_control(struct taps_connection *c)
+{
+	size_t avail;
+	uint8_t *p = taps__framer_space(&c->in, RECV_CHUNK, &avail);
+	bool eof = false;
+	ssize_t n;
+
+	if (!p)
+		return -ENOMEM;
+	n = taps__tls_recv_control(c->tls, p, avail, &eof);
+	if (!n && !eof)
+		return -EAGAIN;		/* handled, nothing for the application */
+	return n;
+}
+
 static void conn_recv_done(struct taps_connection *c, int res)
 {
-	char buf[160];
-
 	if (c->dead || res == -ECANCELED)
 		return;
+	if (c->recv_poll) {
+		c->recv_poll = false;	/* readable: OpenSSL reads in the pump */
+	} else {
+		if (res == -EIO && c->tls)
+			res = recv_tls_control(c);
+		recv_result(c, res);
+		if (c->dead)
+			return;
+	}
+	conn_pump(c);
+}
+
+static void recv_result(struct taps_connection *c, int res)
+{
+	char buf[300];
+
 	if (res > 0) {
 		if (c->close_req && c->shut_done && !c->want)
 			;	/* closing: nobody asked, drain to the peer's FIN */
@@ -798,7 +992,13 @@ static void conn_recv_done(struct taps_connection *c, int res)
 	} else if (res == 0) {
 		c->eof = true;
 	} else if (res != -EAGAIN && res != -EINTR) {
-		snprintf(buf, sizeof(buf), "receiving failed: %s", strerror(-res));
+		if (c->tls && *taps__tls_reason(c->tls))
+			snprintf(buf, sizeof(buf), "%s", taps__tls_reason(c->tls));
+		else if (c->tls && res == -EBADMSG)
+			snprintf(buf, sizeof(buf), "TLS: a record did not decrypt (%s)",
+				 strerror(-res));
+		else
+			snprintf(buf, sizeof(buf), "receiving failed: %s", strerror(-res));
 		if (c->want && c->cbs.receive_error) {
 			struct taps_error e = { .code = -res, .reason = buf };
 
@@ -806,21 +1006,20 @@ static void conn_recv_done(struct taps_connection *c, int res)
 			c->cbs.receive_error(c, &e, c->user);
 		}
 		conn_error(c, -res, buf, false);
-		return;
 	}
-	conn_pump(c);
 }
 
 static void conn_send_done(struct taps_connection *c, int res)
 {
-	char buf[160];
-
 	if (c->dead || res == -ECANCELED)
 		return;
+	if (c->send_poll) {
+		c->send_poll = false;	/* room again: send_sync() goes on */
+		conn_pump(c);
+		return;
+	}
 	if (res < 0 && res != -EAGAIN && res != -EINTR) {
-		snprintf(buf, sizeof(buf), "sending failed: %s", strerror(-res));
-		fail_sends(c, -res, buf);
-		conn_error(c, -res, buf, false);
+		send_failed(c, -res);
 		return;
 	}
 	if (res >= 0 && c->sq) {
@@ -1219,6 +1418,7 @@ static void listener_maybe_free(struct taps_listener *l)
 {
 	if (l->stopped && !l->inflight && !l->active) {
 		listener_unlink(l);
+		taps__tls_config_put(l->tls_cfg);
 		free(l);
 	}
 }
@@ -1296,6 +1496,9 @@ struct taps_listener *taps_listen(struct taps_preconnection *pre, void *user)
 	l->user = user;
 	l->props = pre->props;
 	l->framers = pre->framers;
+	l->tls_cfg = taps__tls_config_get(pre->tls);
+	if (l->tls_cfg)
+		l->props.v[TAPS_PROP_PROTOCOLS] = taps__tls_protocols(l->props.v[TAPS_PROP_PROTOCOLS]);
 	l->op_accept.kind = OP_ACCEPT;
 	l->op_defer.kind = OP_LISTENER_DEFER;
 	l->next = l->loop->listeners;
@@ -1304,6 +1507,14 @@ struct taps_listener *taps_listen(struct taps_preconnection *pre, void *user)
 	l->loop->listeners = l;
 
 	err = taps__props_check(&l->props, l->framers.n > 0, &reason);
+	if (!err && l->tls_cfg && !taps__tls_config_has_cert(l->tls_cfg)) {
+		err = -EINVAL;
+		reason = "TLS on a listener needs a certificate and its key";
+	} else if (!err && l->tls_cfg && !l->props.v[TAPS_PROP_PROTOCOLS]) {
+		err = -EPROTONOSUPPORT;
+		reason = "TLS is required and no allowed protocol carries it "
+			 "(TCP and MPTCP do; SCTP would need DTLS, not offered)";
+	}
 	if (err) {
 		l->failed = true;
 		l->err = -err;
@@ -1381,7 +1592,6 @@ void *taps_listener_user(const struct taps_listener *l)
 static void listener_accepted(struct taps_listener *l, int fd)
 {
 	struct taps_connection *c = conn_new(l->loop, &l->cbs, l->user);
-	int err;
 
 	if (!c) {
 		close(fd);
@@ -1390,15 +1600,31 @@ static void listener_accepted(struct taps_listener *l, int fd)
 	c->fd = fd;
 	c->props = l->props;
 	c->framers = l->framers;
-	c->state = C_READY;
-	c->t_ready = c->t_start;
 	c->listener = l;
 	l->active++;
-	err = conn_start_framer(c);
+	c->busy++;
+	if (l->tls_cfg) {
+		c->tls_cfg = taps__tls_config_get(l->tls_cfg);
+		conn_tls_start(c, true);
+	} else {
+		accepted_ready(c);
+	}
+	c->busy--;
+	conn_maybe_free(c);
+}
+
+/* An accepted connection is usable (after its TLS handshake, if any). */
+static void accepted_ready(struct taps_connection *c)
+{
+	struct taps_listener *l = c->listener;
+	int err;
+
+	c->state = C_READY;
+	c->t_ready = taps__now_us();
+	err = l->stopping ? -ECANCELED : conn_start_framer(c);
 	if (err) {
 		conn_teardown(c, true);
 		c->dead = true;
-		conn_maybe_free(c);
 		return;
 	}
 	c->busy++;
@@ -1406,7 +1632,6 @@ static void listener_accepted(struct taps_listener *l, int fd)
 		l->cbs.connection_received(l, c, l->user);
 	c->busy--;
 	conn_pump(c);
-	conn_maybe_free(c);
 }
 
 void taps__listener_complete(struct taps_loop *loop, struct taps_op *op, int res)
@@ -1505,6 +1730,82 @@ void taps__conn_free_all(struct taps_loop *loop)
 		if (l->fd >= 0)
 			close(l->fd);
 		listener_unlink(l);
+		taps__tls_config_put(l->tls_cfg);
 		free(l);
 	}
+}
+
+/* ---- TLS: queries, files, tests ---- */
+
+int taps_connection_tls(const struct taps_connection *c, struct taps_tls_info *info)
+{
+	if (!c || !info)
+		return -EINVAL;
+	if (!c->tls_cfg)
+		return -ENOPROTOOPT;
+	return taps__tls_info(c->tls, info);
+}
+
+int taps_send_file(struct taps_connection *c, int fd, off_t off, size_t len, void *ctx)
+{
+	struct sendbuf *s;
+	void **ctxs;
+
+	if (!c || fd < 0 || off < 0)
+		return -EINVAL;
+	if (c->dead || c->state != C_READY)
+		return c->state < C_READY ? -ENOTCONN : -EPIPE;
+	if (c->close_req)
+		return -EPIPE;
+	if (c->in.ops)
+		return -EINVAL;
+	if (c->tls && !(taps__tls_ktls(c->tls) & TAPS_TLS_KTLS_TX))
+		return -EOPNOTSUPP;
+	ctxs = malloc(sizeof(*ctxs));
+	if (!ctxs)
+		return -ENOMEM;
+	if (queue_send(c, NULL, 0, ctxs, 1)) {
+		free(ctxs);
+		return -ENOMEM;
+	}
+	ctxs[0] = ctx;
+	s = c->sq_tail;
+	s->file_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (s->file_fd < 0) {
+		int err = -errno;
+
+		s->file_fd = -1;
+		s->nctx = 0;	/* unqueued below: no Sent for it */
+		s->done = true;
+		s->len = 0;
+		return err;
+	}
+	s->file_off = off;
+	s->len = len;
+	conn_schedule(c);
+	return 0;
+}
+
+/* Tests: TLS over an already connected stream socket (a socketpair). */
+struct taps_connection *taps__conn_adopt_tls(struct taps_preconnection *pre, int fd,
+					     bool server, const char *host, void *user)
+{
+	struct taps_connection *c;
+
+	if (!pre->tls)
+		return NULL;
+	c = conn_new(pre->loop, &pre->cbs, user);
+	if (!c)
+		return NULL;
+	c->fd = fd;
+	c->props = pre->props;
+	c->framers = pre->framers;
+	c->tls_cfg = taps__tls_config_get(pre->tls);
+	snprintf(c->remote[0].host, sizeof(c->remote[0].host), "%s", host ? host : "");
+	c->nremote = 1;
+	c->busy++;
+	conn_tls_start(c, server);
+	c->busy--;
+	taps__kick(c->loop);
+	return c;
 }

@@ -7,6 +7,7 @@
 #define _TAPS_INTERNAL_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <liburing.h>
 
 #include "taps.h"
@@ -75,6 +76,8 @@ struct taps_remote {
 	in_port_t	port;			/* host order */
 };
 
+struct taps_tls_config;
+
 struct taps_preconnection {
 	struct taps_loop	*loop;
 	struct taps_props	props;
@@ -86,6 +89,7 @@ struct taps_preconnection {
 	char			ifname[16];
 	struct taps_framer_stack	framers;
 	struct taps_callbacks	cbs;
+	struct taps_tls_config	*tls;		/* NULL: no TLS */
 };
 
 /* ---- resolution ---- */
@@ -211,5 +215,46 @@ bool taps__framer_drained(const struct taps_framer *bottom);
 int taps__framer_eof(struct taps_framer *f);
 /* frame one message from the application through the whole stack */
 int taps__framer_output(struct taps_framer *bottom, const void *msg, size_t len);
+
+/* ---- TLS (tls.c) ---- */
+
+struct taps_tls;
+
+struct taps_sigpipe {
+	sigset_t	old;
+	bool		was_pending;
+};
+/* around calls that may write to a reset connection without MSG_NOSIGNAL */
+void taps__sigpipe_block(struct taps_sigpipe *sp);
+void taps__sigpipe_restore(struct taps_sigpipe *sp);
+
+int taps__tls_config_new(const struct taps_tls_params *p, struct taps_tls_config **out);
+struct taps_tls_config *taps__tls_config_get(struct taps_tls_config *cfg);
+void taps__tls_config_put(struct taps_tls_config *cfg);
+bool taps__tls_config_has_cert(const struct taps_tls_config *cfg);
+/* the protocols that may race when TLS is required */
+int64_t taps__tls_protocols(int64_t protocols);
+
+/* host: the name given (SNI and the name checked), port: the session key */
+struct taps_tls *taps__tls_new(struct taps_tls_config *cfg, int fd, bool server,
+			       const char *host, in_port_t port);
+void taps__tls_free(struct taps_tls *t);
+/* 1 done, 0 poll for *events and call again, -errno (taps__tls_reason()) */
+int taps__tls_handshake(struct taps_tls *t, short *events);
+const char *taps__tls_reason(const struct taps_tls *t);
+unsigned int taps__tls_ktls(const struct taps_tls *t);
+ssize_t taps__tls_read(struct taps_tls *t, void *buf, size_t len, short *events);
+ssize_t taps__tls_write(struct taps_tls *t, const void *buf, size_t len, short *events);
+ssize_t taps__tls_recv_control(struct taps_tls *t, void *buf, size_t len, bool *eof);
+void taps__tls_close_notify(struct taps_tls *t);
+int taps__tls_info(const struct taps_tls *t, struct taps_tls_info *info);
+/* RFC 8446 section 7.1, empty context; for the tests */
+int taps__tls13_expand_label(const char *md_name, const uint8_t *secret, size_t slen,
+			     const char *label, uint8_t *out, size_t olen);
+int taps__tls13_crypto_info(uint16_t suite, const uint8_t *secret, size_t slen,
+			    uint64_t seq, void *out);
+/* a connection over a connected stream socket running TLS (tests) */
+struct taps_connection *taps__conn_adopt_tls(struct taps_preconnection *pre, int fd,
+					     bool server, const char *host, void *user);
 
 #endif /* _TAPS_INTERNAL_H */

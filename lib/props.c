@@ -301,6 +301,8 @@ struct taps_preconnection *taps_preconnection_new(struct taps_loop *loop)
 
 void taps_preconnection_free(struct taps_preconnection *pre)
 {
+	if (pre)
+		taps__tls_config_put(pre->tls);
 	free(pre);
 }
 

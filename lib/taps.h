@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 #include <sys/uio.h>
 #include <netinet/in.h>
 #include <linux/taps.h>
@@ -425,6 +426,84 @@ const char *taps_connection_describe(const struct taps_connection *c, char *buf,
 int taps_connection_info(const struct taps_connection *c, struct taps_info *info);
 /* Microseconds from taps_initiate() to Ready (0 before). */
 uint64_t taps_connection_ready_us(const struct taps_connection *c);
+
+/* ---- TLS (taps_tls(3), RFC 9622 section 6.3) -------------------------- */
+
+/*
+ * Security parameters: with them set on a preconnection, its connections
+ * run TLS over the connection that won the race (only TCP and MPTCP race
+ * then), and Ready / ConnectionReceived come once the handshake and the
+ * verification succeeded.  The record layer goes into the kernel (kTLS)
+ * where it can; taps_connection_tls() says where it is.
+ */
+#define TAPS_TLS_1_2	0x0303
+#define TAPS_TLS_1_3	0x0304
+
+#define TAPS_TLS_NO_RESUMPTION	0x1	/* no session cache, no tickets */
+
+/* What a verification callback sees of the server's certificate. */
+struct taps_tls_peer {
+	int		preverified;	/* 1: chain, dates and name checked out */
+	const char	*error;		/* why not, or NULL */
+	const uint8_t	*cert_der;	/* the leaf certificate, DER; NULL if none */
+	size_t		cert_len;
+	const char	*server_name;	/* the name checked against it */
+};
+/* 0 accepts the certificate; a positive errno value refuses it
+ * (EstablishmentError with that code). */
+typedef int (*taps_tls_verify_cb)(void *arg, const struct taps_tls_peer *peer);
+
+struct taps_tls_params {
+	int		min_version;	/* TAPS_TLS_1_*; 0: TLS 1.2 */
+	int		max_version;	/* 0: TLS 1.3 */
+	const char	*ca_file;	/* trust: PEM file and/or ...      */
+	const char	*ca_dir;	/* ... hashed folder; both NULL: the system store */
+	const char	*server_name;	/* NULL: the remote host name given */
+	const char	*alpn;		/* "h2,http/1.1"; NULL: none */
+	const char	*cert_file;	/* PEM chain: the client's, or the listener's */
+	const char	*key_file;	/* its private key */
+	const char	*pins;		/* "sha256/BASE64,...": SPKI pins; NULL: none */
+	taps_tls_verify_cb verify;	/* NULL: OpenSSL's verdict is final */
+	void		*verify_arg;
+	unsigned int	flags;		/* TAPS_TLS_NO_RESUMPTION */
+};
+
+/*
+ * Require TLS on the preconnection's connections (p NULL: no TLS).  The
+ * files are read now: 0, -EINVAL (a bad version, ALPN list, pin, key
+ * that does not match its certificate), -ENOENT/-EACCES (a file).
+ */
+int taps_preconnection_set_tls(struct taps_preconnection *pre,
+			       const struct taps_tls_params *p);
+
+#define TAPS_TLS_KTLS_TX	0x1	/* records sent are built by the kernel */
+#define TAPS_TLS_KTLS_RX	0x2	/* records received are opened by the kernel */
+
+struct taps_tls_info {
+	const char	*version;	/* "TLSv1.3" */
+	const char	*cipher;	/* "TLS_AES_128_GCM_SHA256" */
+	const char	*alpn;		/* negotiated protocol, "" if none */
+	const char	*server_name;
+	unsigned int	ktls;		/* TAPS_TLS_KTLS_* */
+	bool		resumed;	/* the session was resumed */
+};
+
+/* The TLS state of a connection (strings live as long as it does): 0,
+ * -ENOPROTOOPT without TLS, -ENOTCONN before the handshake finished. */
+int taps_connection_tls(const struct taps_connection *c, struct taps_tls_info *info);
+/* "kTLS tx+rx", "kTLS tx", "kTLS rx" or "no kTLS" */
+const char *taps_tls_ktls_name(unsigned int ktls);
+
+/*
+ * Send len bytes of the file fd from offset off (RFC 9622 Send of a file
+ * range): sendfile(2) into the socket, so that with kTLS transmit the
+ * kernel builds the records with no copy through userspace.  Sent or
+ * SendError with ctx follows, in order with taps_send()'s messages.  fd
+ * is duplicated (the caller may close it).  0, or -EOPNOTSUPP on a TLS
+ * connection whose records are built in userspace (no kTLS transmit),
+ * -EINVAL with a framer, -ENOTCONN / -EPIPE as taps_send().
+ */
+int taps_send_file(struct taps_connection *c, int fd, off_t off, size_t len, void *ctx);
 
 #ifdef __cplusplus
 }

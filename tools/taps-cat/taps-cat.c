@@ -10,12 +10,14 @@
  * options.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "taps.h"
 
@@ -24,6 +26,7 @@
 
 static struct {
 	bool			verbose, listen, keep, stdin_eof, done;
+	bool			no_shutdown, peer_eof;
 	int			framer;		/* 0 none, 1 line, 2 lp */
 	int			quit_after;	/* -q, seconds; -1 wait for the peer */
 	int			status;
@@ -32,6 +35,7 @@ static struct {
 	struct taps_listener	*listener;
 	struct taps_connection	*conn;		/* the one stdin goes to */
 	int			open;		/* connections open */
+	const char		*sendfile;	/* --sendfile: then close */
 	char			*line;		/* framer: a line being read */
 	size_t			line_len, line_cap;
 } g = { .quit_after = -1 };
@@ -39,9 +43,11 @@ static struct {
 static void usage(void)
 {
 	fprintf(stderr,
-		"Usage: taps-cat [-v] [-p PROTO[,PROTO]] [--prefer PROTO] [--avoid PROTO]\n"
-		"                [--framer line|lp] [-w SECS] [-q SECS] HOST PORT\n"
-		"       taps-cat -l [-k] [-v] [OPTIONS] [ADDR] PORT\n");
+		"Usage: taps-cat [-v] [-i] [-p PROTO[,PROTO]] [--prefer PROTO] [--avoid PROTO]\n"
+		"                [--framer line|lp] [-w SECS] [-q SECS] [--no-shutdown]\n"
+		"                [--tls] [--cafile F] [--servername NAME] [--alpn LIST]\n"
+		"                [--tls-version 1.2|1.3] [--sendfile F] HOST PORT\n"
+		"       taps-cat -l [-k] [-v] [OPTIONS] [--cert F --key F] [ADDR] PORT\n");
 	exit(2);
 }
 
@@ -75,18 +81,56 @@ static void arm_receive(struct taps_connection *c)
 	taps_receive(c, 1, IN_CHUNK);
 }
 
+/* "TLSv1.3 TLS_AES_128_GCM_SHA256 kTLS tx+rx " or "" */
+static const char *tls_desc(struct taps_connection *c, char *buf, size_t len)
+{
+	struct taps_tls_info ti;
+
+	if (taps_connection_tls(c, &ti))
+		return "";
+	snprintf(buf, len, "%s %s %s%s%s ", ti.version, ti.cipher, taps_tls_ktls_name(ti.ktls),
+		 *ti.alpn ? " alpn " : "", ti.alpn);
+	return buf;
+}
+
+static void send_the_file(struct taps_connection *c)
+{
+	struct stat stb;
+	int fd, err;
+
+	fd = open(g.sendfile, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &stb)) {
+		fprintf(stderr, "taps-cat: %s: %s\n", g.sendfile, strerror(errno));
+		finish(1);
+		taps_abort(c);
+		return;
+	}
+	err = taps_send_file(c, fd, 0, stb.st_size, NULL);
+	close(fd);
+	if (err) {
+		fprintf(stderr, "taps-cat: sendfile: %s\n", strerror(-err));
+		finish(1);
+		taps_abort(c);
+		return;
+	}
+	g.stdin_eof = true;
+	taps_close(c);
+}
+
 static void on_ready(struct taps_connection *c, void *user)
 {
-	char buf[160];
+	char buf[160], tb[160];
 
 	(void)user;
 	if (g.verbose)
-		fprintf(stderr, "ready: %s in %.1f ms\n",
-			taps_connection_describe(c, buf, sizeof(buf)),
+		fprintf(stderr, "ready: %s %sin %.1f ms\n",
+			taps_connection_describe(c, buf, sizeof(buf)), tls_desc(c, tb, sizeof(tb)),
 			taps_connection_ready_us(c) / 1000.0);
 	g.open++;
 	arm_receive(c);
-	if (g.stdin_eof)
+	if (g.sendfile)
+		send_the_file(c);
+	else if (g.stdin_eof)
 		taps_close(c);
 }
 
@@ -115,6 +159,8 @@ static void on_received_partial(struct taps_connection *c, const void *data, siz
 	(void)user;
 	if (len)
 		write_all(data, len);
+	if (mc->end_of_message && c == g.conn)
+		g.peer_eof = true;
 	if (!mc->end_of_message)
 		arm_receive(c);
 	else if (g.keep || g.stdin_eof || c != g.conn)
@@ -171,12 +217,13 @@ static void on_conn_error(struct taps_connection *c, const struct taps_error *e,
 
 static void on_conn_received(struct taps_listener *l, struct taps_connection *c, void *user)
 {
-	char buf[160];
+	char buf[160], tb[160];
 
 	(void)user;
 	if (g.verbose)
-		fprintf(stderr, "ready: %s in 0.0 ms\n",
-			taps_connection_describe(c, buf, sizeof(buf)));
+		fprintf(stderr, "ready: %s %sin %.1f ms\n",
+			taps_connection_describe(c, buf, sizeof(buf)), tls_desc(c, tb, sizeof(tb)),
+			taps_connection_ready_us(c) / 1000.0);
 	g.open++;
 	if (!g.keep) {
 		g.conn = c;
@@ -184,7 +231,9 @@ static void on_conn_received(struct taps_listener *l, struct taps_connection *c,
 		g.listener = NULL;
 	}
 	arm_receive(c);
-	if (g.stdin_eof && c == g.conn)
+	if (g.sendfile && c == g.conn)
+		send_the_file(c);
+	else if (g.stdin_eof && c == g.conn)
 		taps_close(c);
 	if (g.keep)
 		taps_close(c);	/* -k: standard input is not read, only theirs */
@@ -262,7 +311,7 @@ static void stdin_eof(void)
 	g.stdin_eof = true;
 	if (g.framer)
 		send_lines(NULL, 0, true);
-	if (g.conn) {
+	if (g.conn && (!g.no_shutdown || g.peer_eof)) {
 		taps_close(g.conn);
 		if (g.quit_after >= 0)
 			taps_timer_new(g.loop, g.quit_after * 1000, on_quit_timer, NULL);
@@ -327,6 +376,15 @@ int main(int argc, char **argv)
 		{ "framer", required_argument, NULL, 'F' },
 		{ "prefer", required_argument, NULL, 'P' },
 		{ "avoid", required_argument, NULL, 'A' },
+		{ "no-shutdown", no_argument, NULL, 'n' },
+		{ "tls", no_argument, NULL, 'T' },
+		{ "cafile", required_argument, NULL, 'C' },
+		{ "servername", required_argument, NULL, 'S' },
+		{ "alpn", required_argument, NULL, 'N' },
+		{ "cert", required_argument, NULL, 'c' },
+		{ "key", required_argument, NULL, 'K' },
+		{ "tls-version", required_argument, NULL, 'V' },
+		{ "sendfile", required_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -344,6 +402,8 @@ int main(int argc, char **argv)
 		.connection_error = on_conn_error,
 	};
 	struct taps_preconnection *pre;
+	struct taps_tls_params tls = { 0 };
+	bool use_tls = false;
 	struct pollfd pfd[2];
 	int opt, err;
 
@@ -355,7 +415,7 @@ int main(int argc, char **argv)
 	pre = taps_preconnection_new(g.loop);
 	if (!pre)
 		return 1;
-	while ((opt = getopt_long(argc, argv, "lkvp:w:q:h", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "lkvip:w:q:h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'l':
 			g.listen = true;
@@ -389,6 +449,47 @@ int main(int argc, char **argv)
 		case 'q':
 			g.quit_after = atoi(optarg);
 			break;
+		case 'T':
+			use_tls = true;
+			break;
+		case 'n':
+			g.no_shutdown = true;
+			break;
+		case 'i':
+			taps_preconnection_set(pre, TAPS_PROP_ISOLATE_SESSION, 1);
+			break;
+		case 'C':
+			use_tls = true;
+			tls.ca_file = optarg;
+			break;
+		case 'S':
+			use_tls = true;
+			tls.server_name = optarg;
+			break;
+		case 'N':
+			use_tls = true;
+			tls.alpn = optarg;
+			break;
+		case 'c':
+			use_tls = true;
+			tls.cert_file = optarg;
+			break;
+		case 'K':
+			use_tls = true;
+			tls.key_file = optarg;
+			break;
+		case 'V':
+			use_tls = true;
+			if (!strcmp(optarg, "1.2"))
+				tls.min_version = tls.max_version = TAPS_TLS_1_2;
+			else if (!strcmp(optarg, "1.3"))
+				tls.min_version = tls.max_version = TAPS_TLS_1_3;
+			else
+				usage();
+			break;
+		case 'f':
+			g.sendfile = optarg;
+			break;
 		default:
 			usage();
 		}
@@ -397,6 +498,13 @@ int main(int argc, char **argv)
 	argv += optind;
 	if (g.keep && !g.listen)
 		usage();
+	if (use_tls) {
+		err = taps_preconnection_set_tls(pre, &tls);
+		if (err) {
+			fprintf(stderr, "taps-cat: TLS parameters: %s\n", strerror(-err));
+			return 2;
+		}
+	}
 	if (g.framer)
 		taps_preconnection_add_framer(pre, g.framer == 1 ? &taps_framer_line :
 					      &taps_framer_length_prefix, NULL);
@@ -426,7 +534,7 @@ int main(int argc, char **argv)
 		perror("taps-cat");
 		return 1;
 	}
-	if (g.keep)
+	if (g.keep || g.sendfile)
 		g.stdin_eof = true;
 
 	/* Our loop: the libtaps loop's fd and standard input. */
