@@ -7,14 +7,15 @@
  *   bench framer [-n NETNS] [-r ROUNDS] [-m MS] ADDR PORT
  *   bench name   [-r ROUNDS] [-d DELAY_MS] [-T TAPSCTL] NAME ADDR4 PORT
  *
- * echo forks an echo server into NETNS, either on libtaps' loop
- * (taps_listen() with the default properties, ConnectionReceived, then
- * Receive and Send of what came) or on epoll over a plain TCP listener
- * ([::]:PORT), alternately, one process either way; CLIENTS plain TCP
- * connections from one epoll client (the same for both servers) each send
- * SIZE bytes and wait for the echo, over and over, for SECONDS after a
- * warm-up.  The figure is requests per second, and the server's CPU time
- * per request (/proc/PID/stat).
+ * echo forks an echo server into NETNS, one process, in turn on libtaps'
+ * loop (taps_listen() with the default properties, ConnectionReceived,
+ * then Receive and Send of what came), on epoll over a plain TCP listener
+ * ([::]:PORT), and (to tell the socket's cost from the loop's) the same
+ * epoll server on an AF_TAPS listener; CLIENTS plain TCP connections from
+ * one epoll client (the same for every server) each send SIZE bytes and
+ * wait for the echo, over and over, for SECONDS after a warm-up.  The
+ * figure is requests per second, and the server's CPU time per request
+ * (/proc/PID/stat).
  *
  * framer forks a plain length-prefix server (Documentation/framing.md)
  * into NETNS and moves 64-byte and 16 KiB messages each way through one
@@ -35,7 +36,7 @@
  * state is flushed ("TAPSCTL cache flush") before each libtaps round, so
  * that every round races as on first contact.
  *
- * Rounds alternate the two kinds and flip the order each round; a result
+ * Rounds alternate the kinds and change their order each round; a result
  * is the median over rounds (of the per-round ratios for echo and framer).
  * Each result also goes out as a "SUMMARY " line for run.sh.
  */
