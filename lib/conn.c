@@ -24,6 +24,7 @@
 #include "internal.h"
 
 #define RECV_CHUNK	(64u << 10)
+#define SEND_IOV	16	/* queued buffers gathered into one sendmsg */
 
 enum cstate { C_RESOLVING, C_CONNECTING, C_HANDSHAKE, C_READY, C_CLOSING, C_CLOSED };
 
@@ -74,6 +75,8 @@ struct taps_connection {
 	bool			eof, eof_told;
 
 	struct sendbuf		*sq, *sq_tail;
+	struct iovec		siov[SEND_IOV];	/* the sendmsg in flight */
+	struct msghdr		smsg;
 	uint8_t			*pbuf;		/* a framed message sent in parts */
 	size_t			plen, pcap;
 	void			**pctx;
@@ -483,7 +486,7 @@ static void send_pump(struct taps_connection *c)
 {
 	struct io_uring_sqe *sqe;
 	struct sendbuf *s;
-	int i;
+	int i, n = 0;
 
 	while ((s = c->sq) && s->done && !c->send_armed) {
 		c->sq = s->next;
@@ -498,13 +501,26 @@ static void send_pump(struct taps_connection *c)
 	if (c->dead || c->send_armed || c->fd < 0)
 		return;
 	if ((s = c->sq)) {
+		/* a file, or TLS records built by OpenSSL: not through the ring */
 		if (s->file_fd >= 0 ||
 		    (c->tls && !(taps__tls_ktls(c->tls) & TAPS_TLS_KTLS_TX))) {
 			send_sync(c, s);
 			return;
 		}
+		/* what is queued goes in one sendmsg, up to a file: small
+		 * messages do not cost a send each (empty buffers carry only
+		 * Sent events) */
+		for (; s && n < SEND_IOV && s->file_fd < 0; s = s->next) {
+			if (s->off == s->len)
+				continue;
+			c->siov[n].iov_base = s->data + s->off;
+			c->siov[n++].iov_len = s->len - s->off;
+		}
+		memset(&c->smsg, 0, sizeof(c->smsg));
+		c->smsg.msg_iov = c->siov;
+		c->smsg.msg_iovlen = n;
 		sqe = conn_sqe(c, &c->op_send, &c->send_armed);
-		io_uring_prep_send(sqe, c->fd, s->data + s->off, s->len - s->off, MSG_NOSIGNAL);
+		io_uring_prep_sendmsg(sqe, c->fd, &c->smsg, MSG_NOSIGNAL);
 		return;
 	}
 	if (c->close_req && !c->shut_done && !c->shut_armed) {
@@ -1011,6 +1027,9 @@ static void recv_result(struct taps_connection *c, int res)
 
 static void conn_send_done(struct taps_connection *c, int res)
 {
+	struct sendbuf *s;
+	size_t left, n;
+
 	if (c->dead || res == -ECANCELED)
 		return;
 	if (c->send_poll) {
@@ -1022,9 +1041,15 @@ static void conn_send_done(struct taps_connection *c, int res)
 		send_failed(c, -res);
 		return;
 	}
-	if (res >= 0 && c->sq) {
-		c->sq->off += res;
-		c->sq->done = c->sq->off == c->sq->len;
+	/* res bytes went, across the buffers send_pump gathered */
+	left = res > 0 ? res : 0;
+	for (s = res >= 0 ? c->sq : NULL; s; s = s->next) {
+		n = s->len - s->off < left ? s->len - s->off : left;
+		s->off += n;
+		left -= n;
+		s->done = s->off == s->len;
+		if (!s->done || (!left && s->next && s->next->off != s->next->len))
+			break;
 	}
 	conn_pump(c);
 }

@@ -2,16 +2,19 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The `make run` demo, run inside the test VM with taps.ko loaded: a client
-# and a server namespace joined by a veth pair, a few races, and an
-# unmodified Python client under taps-run.
+# and a server namespace joined by a veth pair, a few races, an unmodified
+# Python client under taps-run, and taps-cat (netcat on libtaps) piping a
+# file to a name.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 bin=$top/build/tools/examples
 srv=tapsdemo-srv
+tmp=$(mktemp -d)
 
 cleanup() {
 	kill $(jobs -p) 2>/dev/null || true
 	ip netns del $srv 2>/dev/null || true
+	rm -rf "$tmp"
 }
 trap cleanup EXIT
 
@@ -97,6 +100,26 @@ echo
 echo "-- the same program under taps-run: its socket races both addresses in the kernel"
 echo "\$ taps-run -v python3 -c 'socket.create_connection((\"dual.test\", 81), timeout=2) ...'"
 "$top/build/tools/taps-run" -v python3 -c "$client" || true
+
+# libtaps: taps-cat resolves the name itself (A and AAAA in parallel) and
+# hands both addresses to the kernel in one connect(); IPv6 is still
+# blackholed.  The listener (TCP and SCTP) serves one connection.
+tcat=$top/build/tools/taps-cat
+echo
+echo "-- taps-cat (netcat on libtaps): a file to a listener in the server namespace, by name"
+seq 100000 >"$tmp/file"
+timeout 30 ip netns exec $srv "$tcat" -l 7000 >"$tmp/received" </dev/null &
+catpid=$!
+for i in $(seq 100); do
+	ip netns exec $srv ss -Hltn 'sport = :7000' | grep -q . && break
+	sleep 0.1
+done
+echo "\$ ip netns exec $srv taps-cat -l 7000 > received &"
+echo "\$ seq 100000 > file; taps-cat -v dual.test 7000 < file"
+timeout 30 "$tcat" -v dual.test 7000 <"$tmp/file" || true
+wait $catpid || true
+echo "\$ cmp file received && wc -c < received"
+cmp "$tmp/file" "$tmp/received" && wc -c <"$tmp/received"
 echo
 tapsctl policy set delay 50ms
 race "system policy: the namespace's attempt delay is now 50 ms" \

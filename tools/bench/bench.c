@@ -11,6 +11,7 @@
  *   bench mem      [-p] [-n NETNS] [-r ROUNDS] [-c CONNS] ADDR PORT
  *   bench accept   [-n NETNS] [-r ROUNDS] [-c CLIENTS] [-t SECONDS] ADDR PORT
  *   bench churn    [-n NETNS] [-c RACES] ADDR PORT
+ *   bench echo | framer | name ...: libtaps against plain sockets, in bench-libtaps.c
  *
  * connect, bulk, rr and mem fork their own plain TCP server, listening on
  * [::]:PORT (both families) in the network namespace NETNS
@@ -68,16 +69,15 @@
 #include <sys/wait.h>
 
 #include "taps.h"
+#include "bench.h"
 
-#define MAX_ROUNDS	64
-#define CHUNK		(128 * 1024)
 #define MAX_SLABS	1024
 
-static int af_taps;
+int af_taps;
 static bool pin;
 static char buf[CHUNK];
 
-static void __attribute__((noreturn, format(printf, 1, 2))) die(const char *fmt, ...)
+void die(const char *fmt, ...)
 {
 	int err = errno;
 	va_list ap;
@@ -92,7 +92,7 @@ static void __attribute__((noreturn, format(printf, 1, 2))) die(const char *fmt,
 	exit(1);
 }
 
-static void __attribute__((format(printf, 1, 2))) summary(const char *fmt, ...)
+void summary(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -104,7 +104,7 @@ static void __attribute__((format(printf, 1, 2))) summary(const char *fmt, ...)
 	fflush(stdout);
 }
 
-static double now_us(void)
+double now_us(void)
 {
 	struct timespec ts;
 
@@ -120,13 +120,13 @@ static int cmp_double(const void *a, const void *b)
 }
 
 /* Sorts v in place. */
-static double median_sort(double *v, int n)
+double median_sort(double *v, int n)
 {
 	qsort(v, n, sizeof(*v), cmp_double);
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-static double median(const double *v, int n)
+double median(const double *v, int n)
 {
 	double s[MAX_ROUNDS];
 
@@ -134,7 +134,7 @@ static double median(const double *v, int n)
 	return median_sort(s, n);
 }
 
-static double mean(const double *v, int n)
+double mean(const double *v, int n)
 {
 	double sum = 0;
 	int i;
@@ -153,14 +153,14 @@ static double *alloc_samples(size_t n)
 	return v;
 }
 
-static const char *goal(double ratio, double limit, bool at_most)
+const char *goal(double ratio, double limit, bool at_most)
 {
 	bool met = at_most ? ratio <= limit : ratio >= limit;
 
 	return met ? "met" : "missed";
 }
 
-static int parse_int(const char *s, int min, int max)
+int parse_int(const char *s, int min, int max)
 {
 	char *end;
 	long v;
@@ -174,12 +174,7 @@ static int parse_int(const char *s, int min, int max)
 	return v;
 }
 
-struct target {
-	struct sockaddr_storage	ss;
-	socklen_t		len;
-};
-
-static void parse_target(struct target *t, const char *addr, const char *port)
+void parse_target(struct target *t, const char *addr, const char *port)
 {
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&t->ss;
 	struct sockaddr_in *sin = (struct sockaddr_in *)&t->ss;
@@ -199,7 +194,7 @@ static void parse_target(struct target *t, const char *addr, const char *port)
 	}
 }
 
-static void write_all(int fd, const void *p, size_t len)
+void write_all(int fd, const void *p, size_t len)
 {
 	const char *c = p;
 
@@ -215,7 +210,7 @@ static void write_all(int fd, const void *p, size_t len)
 	}
 }
 
-static void read_all(int fd, void *p, size_t len)
+void read_all(int fd, void *p, size_t len)
 {
 	char *c = p;
 
@@ -306,7 +301,7 @@ static int dial(bool taps, const struct target *t)
 	return fd;
 }
 
-static void set_nodelay(int fd)
+void set_nodelay(int fd)
 {
 	int one = 1;
 
@@ -315,7 +310,7 @@ static void set_nodelay(int fd)
 }
 
 /* RST on close: nothing stays in TIME_WAIT to blur the next measurement. */
-static void close_abort(int fd)
+void close_abort(int fd)
 {
 	struct linger l = { 1, 0 };
 
@@ -444,7 +439,7 @@ static void __attribute__((noreturn)) server_run(const int *lfds, int n_lfd, boo
 	}
 }
 
-static void enter_netns(const char *name)
+void enter_netns(const char *name)
 {
 	char path[256];
 	int fd;
@@ -462,7 +457,7 @@ static void enter_netns(const char *name)
 }
 
 /* A listener of @protocol on [::]:port, both families. */
-static int server_listen(int protocol, int port)
+int server_listen(int protocol, int port)
 {
 	struct sockaddr_in6 sin6 = {
 		.sin6_family = AF_INET6,
@@ -887,7 +882,7 @@ static int cmd_failover(int argc, char **argv)
  * waits the attempt delay; the second finds the first one's winner in the
  * cache and tries it first.  Both are timed around connect(), in ms.
  */
-static void cache_flush(const char *tapsctl)
+void cache_flush(const char *tapsctl)
 {
 	int status;
 	pid_t pid;
@@ -1737,6 +1732,9 @@ int main(int argc, char **argv)
 		{ "mem", cmd_mem },
 		{ "accept", cmd_accept },
 		{ "churn", cmd_churn },
+		{ "echo", cmd_echo },
+		{ "framer", cmd_framer },
+		{ "name", cmd_name },
 	};
 	unsigned int i;
 
@@ -1749,7 +1747,10 @@ int main(int argc, char **argv)
 			"       bench rr       [-p] [-n NETNS] [-l LABEL] [-r ROUNDS] [-c COUNT] ADDR PORT\n"
 			"       bench mem      [-p] [-n NETNS] [-r ROUNDS] [-c CONNS] ADDR PORT\n"
 			"       bench accept   [-n NETNS] [-r ROUNDS] [-c CLIENTS] [-t SECONDS] ADDR PORT\n"
-			"       bench churn    [-n NETNS] [-c RACES] ADDR PORT\n");
+			"       bench churn    [-n NETNS] [-c RACES] ADDR PORT\n"
+			"       bench echo     [-n NETNS] [-r ROUNDS] [-c CLIENTS] [-t SECONDS] [-s SIZE] ADDR PORT\n"
+			"       bench framer   [-n NETNS] [-r ROUNDS] [-m MS] ADDR PORT\n"
+			"       bench name     [-r ROUNDS] [-d DELAY_MS] [-T TAPSCTL] NAME ADDR4 PORT\n");
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);

@@ -3,12 +3,13 @@
 #
 # tools/bench/run.sh [-q] [-p] [TEST...]
 #
-# AF_TAPS against plain TCP (Documentation/performance.md).  TESTs: connect,
-# failover, cache, bulk, rr, mem, accept, churn; all of them by default.
+# AF_TAPS against plain TCP, and libtaps against the same programs on plain
+# sockets (Documentation/performance.md).  TESTs: connect, failover, cache,
+# bulk, rr, mem, accept, churn, echo, framer, name; all of them by default.
 # -q: fewer rounds, for a quick check that everything runs.  -p: pin the
 # client and the server to vCPU 0 (bench -p).
 #
-# On the host (no /sys/module/taps) it compiles tools/bench/bench.c into
+# On the host (no /sys/module/taps) it compiles tools/bench/*.c into
 # build/bench/ and boots the test VM to run itself there; extra options for
 # tools/vm/run can be given in TAPS_BENCH_VM_OPTS (e.g. "-o /tmp/bench-out").
 # In the guest it builds a client and a server namespace joined by veth and
@@ -24,7 +25,8 @@ if [ ! -d /sys/module/taps ]; then
 	[ -r "$lib" ] || { echo "run.sh: $lib missing: run make first" >&2; exit 1; }
 	mkdir -p "$top/build/bench"
 	cc -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -I"$top/uapi" -I"$top/lib" \
-		-o "$bin" "$top/tools/bench/bench.c" "$lib" -lpthread || exit 1
+		-o "$bin" "$top/tools/bench/bench.c" "$top/tools/bench/bench-libtaps.c" \
+		"$lib" -luring -lpthread || exit 1
 	# shellcheck disable=SC2086
 	exec "$top/tools/vm/run" -t 1200 ${TAPS_BENCH_VM_OPTS:-} -- "$top/tools/bench/run.sh" "$@"
 fi
@@ -39,13 +41,14 @@ while [ $# -gt 0 ]; do
 	esac
 done
 tests=("$@")
-[ ${#tests[@]} -gt 0 ] || tests=(connect failover cache bulk rr mem accept churn)
+[ ${#tests[@]} -gt 0 ] || tests=(connect failover cache bulk rr mem accept churn echo framer name)
 
 [ -x "$bin" ] || { echo "run.sh: $bin missing: run tools/bench/run.sh on the host" >&2; exit 1; }
 
 cli=tbench-cli
 srv=tbench-srv
 http_pid=
+http_dir=
 failed=0
 summary=$(mktemp)
 
@@ -53,13 +56,18 @@ cleanup() {
 	[ -n "$http_pid" ] && kill "$http_pid" 2>/dev/null
 	ip netns del $cli 2>/dev/null
 	ip netns del $srv 2>/dev/null
-	rm -f "$summary"
+	rm -rf "$summary" "/etc/netns/$cli"
 }
 trap cleanup EXIT
 
 # Client namespace and server namespace, joined by veth:
 # 192.0.2.1 / 2001:db8::1 (client) and 192.0.2.2 / 2001:db8::2 (server).
+# In the client namespace, dual.test is both server addresses, found in
+# /etc/hosts only (the guest has no DNS).
 setup() {
+	mkdir -p /etc/netns/$cli &&
+	printf '2001:db8::2 dual.test\n192.0.2.2 dual.test\n' >/etc/netns/$cli/hosts &&
+	echo "hosts: files" >/etc/netns/$cli/nsswitch.conf &&
 	ip netns add $cli &&
 	ip netns add $srv &&
 	ip -n $cli link set lo up &&
@@ -107,12 +115,13 @@ bench_connect() {
 	run "connect latency, veth, TCP" connect $pin -n $srv -l veth -r $r -b $b 192.0.2.2 5001
 }
 
-bench_failover() {
-	local r=7 dir i
-	[ $quick = 1 ] && r=2
-	dir=$(mktemp -d)
-	echo hello >"$dir/index.html"
-	ip netns exec $srv python3 -m http.server --bind :: --directory "$dir" 8080 \
+# An HTTP server on port 8080 in the server namespace (for curl), and
+# IPv6 to the server dropped there; 1 (and a FAILED line for NAME) if not.
+blackhole6_up() {
+	local name=$1 i
+	http_dir=$(mktemp -d)
+	echo hello >"$http_dir/index.html"
+	ip netns exec $srv python3 -m http.server --bind :: --directory "$http_dir" 8080 \
 		>/dev/null 2>&1 &
 	http_pid=$!
 	for ((i = 0; i < 100; i++)); do
@@ -129,18 +138,29 @@ bench_failover() {
 	EOF
 	then
 		echo "run.sh: nft failed"
-		echo "failover: FAILED to run (nft)" >>"$summary"
+		echo "$name: FAILED to run (nft)" >>"$summary"
 		failed=1
-	else
-		run "time to connect, IPv6 blackholed, default properties" failover -D -r $r \
-			2001:db8::2 192.0.2.2 8080
-		run "time to connect, IPv6 blackholed, TCP" failover -r $r 2001:db8::2 192.0.2.2 8080
-		ip netns exec $srv nft delete table inet tbench
+		blackhole6_down
+		return 1
 	fi
+}
+
+blackhole6_down() {
+	ip netns exec $srv nft delete table inet tbench 2>/dev/null
 	kill "$http_pid" 2>/dev/null
 	wait "$http_pid" 2>/dev/null
 	http_pid=
-	rm -rf "$dir"
+	rm -rf "$http_dir"
+}
+
+bench_failover() {
+	local r=7
+	[ $quick = 1 ] && r=2
+	blackhole6_up failover || return
+	run "time to connect, IPv6 blackholed, default properties" failover -D -r $r \
+		2001:db8::2 192.0.2.2 8080
+	run "time to connect, IPv6 blackholed, TCP" failover -r $r 2001:db8::2 192.0.2.2 8080
+	blackhole6_down
 }
 
 # The cached state: what the cache lookup and update cost a connect() that
@@ -210,6 +230,42 @@ bench_churn() {
 	run "10 000 sequential races and 1000 at once" churn -n $srv -c $c 192.0.2.2 5009
 }
 
+# libtaps on its loop against epoll on plain TCP sockets: echo servers
+# serving 100 plain clients.
+bench_echo() {
+	local r=5 t=3
+	[ $quick = 1 ] && r=2 t=1
+	run "echo server, libtaps loop vs epoll, 100 clients" echo -n $srv -r $r -c 100 -t $t \
+		192.0.2.2 5010
+}
+
+bench_framer() {
+	local r=5 m=500
+	[ $quick = 1 ] && r=2 m=200
+	run "length-prefix messages, libtaps framer vs a plain loop" framer -n $srv -r $r \
+		-m $m 192.0.2.2 5011
+}
+
+# By name: dual.test has both addresses in the client namespace's
+# /etc/hosts (ip netns exec mounts /etc/netns/NAME/hosts there), IPv6 is
+# blackholed; the defaults, then both at curl's default 200 ms delay.
+bench_name() {
+	local r=7 tapsctl=$top/build/tools/tapsctl
+	[ $quick = 1 ] && r=2
+	if [ ! -x "$tapsctl" ]; then
+		echo "run.sh: $tapsctl missing: run make first"
+		echo "name: FAILED to run ($tapsctl missing)" >>"$summary"
+		failed=1
+		return
+	fi
+	blackhole6_up name || return
+	run "initiate to Ready by name, IPv6 blackholed, defaults" name -r $r -T "$tapsctl" \
+		dual.test 192.0.2.2 8080
+	run "initiate to Ready by name, IPv6 blackholed, 200 ms for both" name -r $r -d 200 \
+		-T "$tapsctl" dual.test 192.0.2.2 8080
+	blackhole6_down
+}
+
 echo "== AF_TAPS benchmarks: $(uname -r), $(nproc) CPUs, family $(cat /sys/module/taps/parameters/family)"
 echo "   checkout $(git -C "$top" describe --always --dirty 2>/dev/null || echo -)," \
 	"taps.ko sha256 $(cat ${TAPSVM_MODULES:-/dev/null} | sha256sum | cut -c1-12)," \
@@ -221,7 +277,7 @@ fi
 
 for t in "${tests[@]}"; do
 	case $t in
-	connect|failover|cache|bulk|rr|mem|accept|churn) "bench_$t" ;;
+	connect|failover|cache|bulk|rr|mem|accept|churn|echo|framer|name) "bench_$t" ;;
 	*) echo "run.sh: unknown test $t"; failed=1 ;;
 	esac
 done
