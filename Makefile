@@ -108,7 +108,7 @@ $(B)/lib/libtaps.pc: lib/libtaps.pc.in debian/changelog
 EXAMPLES	:= $(patsubst tools/examples/%.c,$(B)/tools/examples/%,$(wildcard tools/examples/*.c))
 
 tools: $(B)/tools/tapsctl $(B)/tools/taps-run $(B)/tools/libtaps-run.so $(EXAMPLES) \
-	$(B)/tools/taps-cat
+	$(B)/tools/taps-cat $(B)/bench/bench
 
 # taps-run finds libtaps-run.so beside it in the build tree.
 $(B)/tools/taps-run: tools/taps-run/taps-run
@@ -127,6 +127,13 @@ $(B)/tools/taps-cat: tools/taps-cat/taps-cat.c $(B)/lib/libtaps.a $(LIB_HDRS)
 $(B)/tools/examples/%: tools/examples/%.c $(B)/lib/libtaps.a $(LIB_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -o $@ $< $(B)/lib/libtaps.a $(LIBTAPS_LIBS)
+
+# tools/bench/run.sh runs it in the guest; built here so that it never rots.
+BENCH_SRCS	:= tools/bench/bench.c tools/bench/bench-libtaps.c
+
+$(B)/bench/bench: $(BENCH_SRCS) tools/bench/bench.h $(B)/lib/libtaps.a $(LIB_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) -o $@ $(BENCH_SRCS) $(B)/lib/libtaps.a $(LIBTAPS_LIBS)
 
 TAPSCTL_SRCS	:= $(wildcard tools/tapsctl/*.c)
 

@@ -21,12 +21,8 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 bin=$top/build/bench/bench
 
 if [ ! -d /sys/module/taps ]; then
-	lib=$top/build/lib/libtaps.a
-	[ -r "$lib" ] || { echo "run.sh: $lib missing: run make first" >&2; exit 1; }
-	mkdir -p "$top/build/bench"
-	cc -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -I"$top/uapi" -I"$top/lib" \
-		-o "$bin" "$top/tools/bench/bench.c" "$top/tools/bench/bench-libtaps.c" \
-		"$lib" -luring -lpthread || exit 1
+	# the Makefile builds it with libtaps and what libtaps links
+	make -C "$top" --no-print-directory -s "$bin" || exit 1
 	# shellcheck disable=SC2086
 	exec "$top/tools/vm/run" -t 1200 ${TAPS_BENCH_VM_OPTS:-} -- "$top/tools/bench/run.sh" "$@"
 fi
