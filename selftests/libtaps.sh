@@ -6,12 +6,15 @@
 # a libtaps listener taking TCP and SCTP clients, the line framer against
 # ncat and python, length-prefix libtaps to libtaps, hundreds of
 # connections on one loop, errors provoked for real (refused, timeout,
-# name not found, a malformed frame), taps-cat piping a file.
+# name not found, a malformed frame), taps-cat piping a file; and
+# InitiateWithSend, clone and group close, CloneError, Expired, final and
+# a refused message property against real peers (libtaps_grp).
 . "$(dirname "$0")/lib.sh"
 . "$TAPS_TOP/selftests/helpers/topo.sh"
-plan 14
+plan 20
 
 LT=$TAPS_BIN/helpers/libtaps_t
+GRP=$TAPS_BIN/helpers/libtaps_grp
 CAT=$TAPS_TOP/build/tools/taps-cat
 MANY=300
 [ "$TAPS_SLOW" = 1 ] && MANY=60
@@ -303,12 +306,95 @@ t_servers_alive() {
 	return 0
 }
 
+# 15. InitiateWithSend to the raw echo server: the bytes come back intact,
+#     Sent after Ready
+t_iws() {
+	local r
+	r=$(inc "$GRP" iws $SRV4 7002)
+	say "$r"
+	echo "$r" | grep -q "^iws order=ready,sent,echo,closed bytes=9 intact=1$"
+}
+
+# 16. Clone, a message echoed on each, CloseGroup: Closed on each, one protocol
+t_clone_group() {
+	local r p
+	r=$(inc "$GRP" clone $SRV4 7002)
+	say "$r"
+	is "$(kv ready "$r")" 2 "Ready" && is "$(kv group "$r")" 2 "group members" &&
+		is "$(kv echoed "$r")" 2 "echoed" && is "$(kv closed "$r")" 2 "Closed" || return 1
+	p=$(kv proto "$r")
+	is "${p%,*}" "${p#*,}" "the clone's protocol is the first one's"
+}
+
+# 17. the server goes away between Ready and Clone: CloneError, then
+#     EstablishmentError, both ECONNREFUSED
+t_clone_gone() {
+	local r out=$tmp/gone.out
+	bg ins python3 -c '
+import socket, time
+s = socket.socket(socket.AF_INET); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 7010)); s.listen(4); print("up", flush=True)
+c, _ = s.accept(); s.close(); time.sleep(3)
+' >"$out"
+	for i in $(seq 100); do grep -q up "$out" && break; sleep 0.1; done
+	r=$(inc "$GRP" clonegone 800 $SRV4 7010 2>&1)
+	say "$r"
+	is "$(kv clone_error "$r")" 111 "CloneError ECONNREFUSED" &&
+		is "$(kv estab_error "$r")" 111 "then EstablishmentError" &&
+		echo "$r" | grep -q "order=ready,clone_error,estab_error"
+}
+
+# 18. Expired for real: 16 MB to a peer that reads nothing for 2 s, then a
+#     message with msgLifetime 300 ms (Expired) and one without (Sent)
+t_expire() {
+	local r out=$tmp/slow.out
+	bg ins python3 -c '
+import socket, time
+s = socket.socket(socket.AF_INET); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 7011)); s.listen(4); print("up", flush=True)
+c, _ = s.accept(); time.sleep(2); n = 0
+while True:
+    b = c.recv(1 << 20)
+    if not b: break
+    n += len(b)
+print("read", n, flush=True); c.close()
+' >"$out"
+	for i in $(seq 100); do grep -q up "$out" && break; sleep 0.1; done
+	r=$(inc "$GRP" expire 16000000 $SRV4 7011)
+	say "$r"
+	for i in $(seq 30); do grep -q read "$out" && break; sleep 0.1; done
+	say "server: $(cat "$out")"
+	is "$(kv expired "$r")" 1 "Expired" && is "$(kv sent "$r")" 2 "Sent" &&
+		is "$(kv order "$r")" "ready,expired2,sent1,sent3,closed" "events" &&
+		grep -q "^read 16000007$" "$out"
+}
+
+# 19. final: the last message, then the peer sees the end (the echo server
+#     closes on it); a send after it fails with EPIPE
+t_final() {
+	local r
+	r=$(inc "$GRP" final $SRV4 7002)
+	say "$r"
+	is "$r" "final got=last-words eof=1 late=-32" "final"
+}
+
+# 20. a Required message property the connection cannot honour: EOPNOTSUPP
+#     from taps_send_message() and taps_initiate_with_send()
+t_refuse() {
+	local r
+	r=$(inc "$GRP" refuse $SRV4 7002)
+	say "$r"
+	echo "$r" | grep -q "^# iws unordered: Operation not supported" || return 1
+	is "$(echo "$r" | grep -v "^#")" "refuse ordered=-95 reliable=-95 noseg=-95 closed=1" "refused"
+}
+
 # dump NAME: a server's log, as comments
 dump() { sed "s/^/# $1: /" "$tmp/$1" | tail -20; }
 
 for t in t_name_blackholed t_name_dual t_sctp_only t_listener_tcp_sctp t_line_python \
 	 t_many t_errors t_bad_frame t_raw_echo t_cat_file t_cat_modes t_listener_limit \
-	 t_listener_stop t_servers_alive; do
+	 t_listener_stop t_servers_alive t_iws t_clone_group t_clone_gone t_expire t_final \
+	 t_refuse; do
 	s=$(date +%s%N)
 	# each test in a subshell with a watchdog: a hang fails one test only
 	( $t ) &
