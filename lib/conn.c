@@ -81,6 +81,7 @@ struct taps_connection {
 	struct taps_msg_props	first_mp;
 	struct taps_group	*group;
 	bool			accepted;
+	bool			held;		/* a member of higher connPriority goes first */
 	int			busy;
 	enum defer_kind		defer;
 	int			defer_err;
@@ -430,10 +431,16 @@ static void send_pump(struct taps_connection *c)
 	if (c->dead || c->send_armed || c->fd < 0)
 		return;
 	if ((s = c->sq)) {
+		if (!s->off && c->group && taps__group_holds(c)) {
+			c->held = true;		/* group.c calls us again */
+			return;
+		}
 		sqe = conn_sqe(c, &c->op_send, &c->send_armed);
 		io_uring_prep_send(sqe, c->fd, s->data + s->off, s->len - s->off, MSG_NOSIGNAL);
 		return;
 	}
+	if (c->group)
+		taps__group_kick(c);	/* nothing queued: the others may go */
 	if ((c->close_req || c->final_req) && !c->shut_done && !c->shut_armed) {
 		sqe = conn_sqe(c, &c->op_shut, &c->shut_armed);
 		io_uring_prep_shutdown(sqe, c->fd, SHUT_WR);
@@ -904,6 +911,20 @@ struct taps_connection *taps_clone(struct taps_connection *c, void *user)
 struct taps_group **taps__conn_group(struct taps_connection *c)
 {
 	return &c->group;
+}
+
+bool taps__conn_backlog(struct taps_connection *c, int64_t *prio)
+{
+	*prio = c->props.v[TAPS_PROP_CONN_PRIORITY];
+	return !c->dead && c->sq && (c->state == C_READY || c->state == C_CLOSING);
+}
+
+void taps__conn_unhold(struct taps_connection *c)
+{
+	if (c->held && !c->dead) {
+		c->held = false;
+		conn_schedule(c);
+	}
 }
 
 int taps_preconnection_set_callbacks_ext(struct taps_preconnection *pre,

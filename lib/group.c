@@ -7,8 +7,11 @@
  * yet, so each member is a connection of its own, raced with the
  * protocol the first one won: the group shares one protocol and, set
  * through any member, its connection properties (all but connPriority).
- * CloseGroup and AbortGroup act on every member.  A group lives as long
- * as it has a member.
+ * connPriority orders the members' sends strictly: a member's next
+ * message waits while a member of higher priority (lower value) has
+ * bytes in the library's queue (RFC 9622 section 7.4, a priority
+ * scheduler as RFC 8260 section 3.4's).  CloseGroup and AbortGroup act
+ * on every member.  A group lives as long as it has a member.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -74,6 +77,8 @@ void taps__group_leave(struct taps_connection *c)
 			break;
 		}
 	}
+	for (i = 0; i < g->n; i++)
+		taps__conn_unhold(g->m[i]);
 	if (g->n == 1) {	/* the last one is alone again */
 		*taps__conn_group(g->m[0]) = NULL;
 		g->n = 0;
@@ -101,6 +106,29 @@ int taps_grouped_connections(const struct taps_connection *c, struct taps_connec
 	for (i = 0; i < g->n && i < max; i++)
 		out[i] = g->m[i];
 	return g->n;
+}
+
+bool taps__group_holds(struct taps_connection *c)
+{
+	struct taps_group *g = *taps__conn_group(c);
+	int64_t mine, theirs;
+	int i;
+
+	taps__conn_backlog(c, &mine);
+	for (i = 0; g && i < g->n; i++)
+		if (g->m[i] != c && taps__conn_backlog(g->m[i], &theirs) && theirs < mine)
+			return true;
+	return false;
+}
+
+void taps__group_kick(struct taps_connection *c)
+{
+	struct taps_group *g = *taps__conn_group(c);
+	int i;
+
+	for (i = 0; g && i < g->n; i++)
+		if (g->m[i] != c)
+			taps__conn_unhold(g->m[i]);
 }
 
 void taps__group_set(struct taps_connection *c, enum taps_property prop, int64_t value)

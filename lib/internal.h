@@ -215,6 +215,15 @@ struct taps_group **taps__conn_group(struct taps_connection *c);
 int taps__group_reserve(struct taps_connection *c);
 /* child joins parent's group (reserved first: cannot fail) */
 void taps__group_join(struct taps_connection *parent, struct taps_connection *child);
+/* connPriority in a group: does a member of higher priority (lower
+ * value) have bytes queued?  Then c's next message waits. */
+bool taps__group_holds(struct taps_connection *c);
+/* c has nothing queued (or left): held members try again */
+void taps__group_kick(struct taps_connection *c);
+/* conn.c: has c bytes queued, and its connPriority */
+bool taps__conn_backlog(struct taps_connection *c, int64_t *prio);
+/* conn.c: try a held connection's send queue again */
+void taps__conn_unhold(struct taps_connection *c);
 /* set prop on every other member of c's group */
 void taps__group_set(struct taps_connection *c, enum taps_property prop, int64_t value);
 /* c leaves its group (the group goes with its last member) */

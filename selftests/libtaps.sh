@@ -11,7 +11,7 @@
 # a refused message property against real peers (libtaps_grp).
 . "$(dirname "$0")/lib.sh"
 . "$TAPS_TOP/selftests/helpers/topo.sh"
-plan 20
+plan 22
 
 LT=$TAPS_BIN/helpers/libtaps_t
 GRP=$TAPS_BIN/helpers/libtaps_grp
@@ -388,13 +388,73 @@ t_refuse() {
 	is "$(echo "$r" | grep -v "^#")" "refuse ordered=-95 reliable=-95 noseg=-95 closed=1" "refused"
 }
 
+# 21. taps-cat -l -k: standard input goes to every open connection (as
+#     ncat -k); its end closes them all
+t_cat_keep() {
+	local bad=0 i pids=
+	mkfifo "$tmp/k.in"
+	# fd 8 read-write (no waiting for a reader); the children must not hold
+	# it (a numbered fd: "{var}>&-" on a command would close it for good)
+	exec 8<>"$tmp/k.in"
+	bg ins "$CAT" -l -k -v 7101 <"$tmp/k.in" >/dev/null 2>"$tmp/k.err" 8>&-
+	# -k never ends: it goes with the test (a live AF_TAPS socket would
+	# keep the module from unloading)
+	trap 'kill ${_topo_pids[-1]} 2>/dev/null' EXIT
+	sleep 0.5
+	for i in 1 2; do
+		inc timeout 20 python3 -c '
+import socket, sys
+s = socket.create_connection(("192.0.2.2", 7101), timeout=15); got = b""
+while True:
+    b = s.recv(4096)
+    if not b: break
+    got += b
+sys.stdout.write(got.decode())' >"$tmp/k.$i" 8>&- &
+		pids="$pids $!"
+	done
+	for i in $(seq 100); do [ "$(grep -c ready "$tmp/k.err")" = 2 ] && break; sleep 0.1; done
+	echo "to everyone" >&8
+	exec 8>&-
+	# shellcheck disable=SC2086 # the pids, one word each
+	wait $pids
+	for i in 1 2; do
+		is "$(cat "$tmp/k.$i")" "to everyone" "client $i got standard input, then the end" || bad=1
+	done
+	[ $bad = 0 ] || say "taps-cat: $(cat "$tmp/k.err")"
+	return $bad
+}
+
+# 22. taps-cat -l with standard input at its end and an SCTP client still
+#     sending: the listener does not end the association first (SCTP has
+#     no half-close), the client's 1 MB arrives whole
+t_cat_sctp() {
+	local out
+	bytes 1000000 >"$tmp/s.data"
+	bg ins "$CAT" -l 7102 </dev/null >"$tmp/s.out" 2>"$tmp/s.err"
+	trap 'kill ${_topo_pids[-1]} 2>/dev/null' EXIT
+	sleep 0.5
+	out=$(inc python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_SCTP); s.settimeout(15)
+s.connect(("192.0.2.2", 7102)); time.sleep(0.3)
+d = open(sys.argv[1], "rb").read()
+for i in range(0, len(d), 16384):	# SCTP: a send is a message, bounded
+    s.sendall(d[i:i + 16384])
+s.shutdown(socket.SHUT_WR)
+while s.recv(4096): pass
+print("done")' "$tmp/s.data" 2>&1)
+	say "$out"
+	for i in $(seq 50); do cmp -s "$tmp/s.data" "$tmp/s.out" && break; sleep 0.1; done
+	is "$out" done "the SCTP client" && cmp "$tmp/s.data" "$tmp/s.out"
+}
+
 # dump NAME: a server's log, as comments
 dump() { sed "s/^/# $1: /" "$tmp/$1" | tail -20; }
 
 for t in t_name_blackholed t_name_dual t_sctp_only t_listener_tcp_sctp t_line_python \
 	 t_many t_errors t_bad_frame t_raw_echo t_cat_file t_cat_modes t_listener_limit \
 	 t_listener_stop t_servers_alive t_iws t_clone_group t_clone_gone t_expire t_final \
-	 t_refuse; do
+	 t_refuse t_cat_keep t_cat_sctp; do
 	s=$(date +%s%N)
 	# each test in a subshell with a watchdog: a hang fails one test only
 	( $t ) &

@@ -416,4 +416,55 @@ TEST(group_bookkeeping)
 	taps_loop_free(loop);
 }
 
+/* connPriority in a group: the lower-priority member's message waits
+ * while the higher-priority member has bytes queued, then goes */
+TEST(group_conn_priority)
+{
+	struct taps_loop *loop = taps_loop_new();
+	static char big[1 << 20], buf[(1 << 20) + 16];
+	struct taps_connection *hi, *lo;
+	size_t got = 0, lgot = 0;
+	char lbuf[8];
+	int ph, pl, i;
+
+	memset(&st, 0, sizeof(st));
+	hi = adopt(loop, NULL, &ph);
+	lo = adopt(loop, NULL, &pl);
+	ASSERT_EQ(0, taps__group_reserve(hi));
+	taps__group_join(hi, lo);
+	EXPECT_EQ(0, taps_connection_set(hi, TAPS_PROP_CONN_PRIORITY, 1));
+	CALL(ASSERT_EQ(0, taps_send(hi, big, sizeof(big), (void *)1, 0)));
+	CALL(ASSERT_EQ(0, taps_send(lo, "lo", 2, (void *)2, 0)));
+	for (i = 0; i < 100; i++) {	/* hi's peer reads nothing: lo waits */
+		taps_loop_process(loop);
+		usleep(1000);
+	}
+	EXPECT_EQ(0, st.sent);
+	drain(pl, lbuf, sizeof(lbuf), &lgot);
+	EXPECT_EQ(0, lgot);
+	for (i = 0; i < 5000 && st.sent < 2; i++) {	/* hi drains: lo goes */
+		drain(ph, buf, sizeof(buf), &got);
+		taps_loop_process(loop);
+		usleep(200);
+	}
+	EXPECT_EQ(2, st.sent);
+	EXPECT_EQ(1, st.sent_ctx[0]);	/* hi first */
+	EXPECT_EQ(2, st.sent_ctx[1]);
+	drain(pl, lbuf, sizeof(lbuf), &lgot);
+	EXPECT_EQ(2, lgot);
+	/* the other way round nothing waits: lo's backlog does not hold hi */
+	CALL(ASSERT_EQ(0, taps_send(lo, big, sizeof(big), (void *)3, 0)));
+	CALL(ASSERT_EQ(0, taps_send(hi, "hi", 2, (void *)4, 0)));
+	for (i = 0; i < 2000 && st.sent < 3; i++) {
+		taps_loop_process(loop);
+		usleep(500);
+	}
+	EXPECT_EQ(3, st.sent);
+	EXPECT_EQ(4, st.sent_ctx[2]);
+	EXPECT_EQ(0, st.violations);
+	close(ph);
+	close(pl);
+	taps_loop_free(loop);
+}
+
 TEST_HARNESS_MAIN
