@@ -1124,6 +1124,8 @@ static int conn_queue_msg(struct taps_connection *c, const void *data, size_t le
 	if (!c->in_msg) {	/* a new message: its number and properties */
 		c->cur_msg++;
 		c->cur_mp = *mp;
+	} else if (mp->v[TAPS_MSG_FINAL]) {
+		c->cur_mp.v[TAPS_MSG_FINAL] = 1;	/* any part may say so */
 	}
 	if (!c->in.ops) {
 		ctxs = malloc(sizeof(*ctxs));
@@ -1188,7 +1190,7 @@ static int conn_queue_msg(struct taps_connection *c, const void *data, size_t le
 	}
 out:
 	if (!c->in_msg)
-		conn_msg_queued(c, tail, mp);
+		conn_msg_queued(c, tail, &c->cur_mp);	/* the first part's */
 	conn_schedule(c);
 	return 0;
 }
@@ -1202,6 +1204,8 @@ static void msg_expired(struct taps_timer *t, void *user)
 
 	(void)t;
 	s->timer = NULL;
+	if (c->dead)
+		return;		/* aborting: its SendError is on the way */
 	chain = taps__sendq_take(&q, s->msg, c->send_armed);
 	if (!chain)
 		return;		/* started: Sent follows (msgLifetime is a hint) */

@@ -250,6 +250,47 @@ TEST(priority_orders_framed_messages)
 	priority_order(_metadata, &taps_framer_length_prefix);
 }
 
+/* a raw message in parts moves whole, its parts together */
+TEST(priority_keeps_parts_together)
+{
+	struct taps_loop *loop = taps_loop_new();
+	struct taps_msg_props *mp = taps_msg_props_new();
+	static char big[1 << 20], buf[(1 << 20) + 64];
+	struct taps_connection *c;
+	size_t got = 0;
+	int peer, i;
+
+	memset(&st, 0, sizeof(st));
+	memset(big, 'x', sizeof(big));
+	c = adopt(loop, NULL, &peer);
+	CALL(ASSERT_EQ(0, taps_send(c, big, sizeof(big), (void *)1, 0)));
+	taps_loop_process(loop);
+	usleep(20000);
+	taps_loop_process(loop);
+	CALL(ASSERT_EQ(0, taps_send(c, "[lo", 3, (void *)2, TAPS_SEND_PARTIAL)));
+	CALL(ASSERT_EQ(0, taps_send(c, "w]", 2, (void *)3, 0)));
+	taps_msg_props_set(mp, TAPS_MSG_PRIORITY, 0);
+	CALL(ASSERT_EQ(0, taps_send_message(c, "[a", 2, (void *)4, TAPS_SEND_PARTIAL, mp)));
+	taps_msg_props_set(mp, TAPS_MSG_PRIORITY, 500);	/* a later part's: ignored */
+	CALL(ASSERT_EQ(0, taps_send_message(c, "b]", 2, (void *)5, 0, mp)));
+	for (i = 0; i < 5000 && st.sent < 5; i++) {
+		drain(peer, buf, sizeof(buf), &got);
+		taps_loop_process(loop);
+		usleep(200);
+	}
+	drain(peer, buf, sizeof(buf), &got);
+	ASSERT_EQ(5, st.sent);
+	ASSERT_EQ(sizeof(big) + 9, got);
+	EXPECT_EQ(0, memcmp(buf + sizeof(big), "[ab][low]", 9)) TH_LOG("%.9s", buf + sizeof(big));
+	EXPECT_EQ(4, st.sent_ctx[1]);
+	EXPECT_EQ(5, st.sent_ctx[2]);
+	EXPECT_EQ(2, st.sent_ctx[3]);
+	EXPECT_EQ(0, st.violations);
+	taps_msg_props_free(mp);
+	close(peer);
+	taps_loop_free(loop);
+}
+
 /* a message whose lifetime passes while it waits behind a stuck send is
  * not sent: Expired with its context; the others are Sent */
 TEST(lifetime_expires_in_the_queue)
