@@ -391,15 +391,17 @@ t_refuse() {
 # 21. taps-cat -l -k: standard input goes to every open connection (as
 #     ncat -k); its end closes them all
 t_cat_keep() {
-	local bad=0 i pids=
+	local bad=0 i pids= kpid
 	mkfifo "$tmp/k.in"
 	# fd 8 read-write (no waiting for a reader); the children must not hold
 	# it (a numbered fd: "{var}>&-" on a command would close it for good)
 	exec 8<>"$tmp/k.in"
-	bg ins "$CAT" -l -k -v 7101 <"$tmp/k.in" >/dev/null 2>"$tmp/k.err" 8>&-
+	# (not through bg: its stdin would be /dev/null, see serve)
+	ins "$CAT" -l -k -v 7101 <"$tmp/k.in" >/dev/null 2>"$tmp/k.err" 8>&- &
+	kpid=$!
 	# -k never ends: it goes with the test (a live AF_TAPS socket would
 	# keep the module from unloading)
-	trap 'kill ${_topo_pids[-1]} 2>/dev/null' EXIT
+	trap 'kill $kpid 2>/dev/null' EXIT
 	sleep 0.5
 	for i in 1 2; do
 		inc timeout 20 python3 -c '
@@ -421,6 +423,7 @@ sys.stdout.write(got.decode())' >"$tmp/k.$i" 8>&- &
 		is "$(cat "$tmp/k.$i")" "to everyone" "client $i got standard input, then the end" || bad=1
 	done
 	[ $bad = 0 ] || say "taps-cat: $(cat "$tmp/k.err")"
+	kill $kpid
 	return $bad
 }
 
@@ -428,10 +431,11 @@ sys.stdout.write(got.decode())' >"$tmp/k.$i" 8>&- &
 #     sending: the listener does not end the association first (SCTP has
 #     no half-close), the client's 1 MB arrives whole
 t_cat_sctp() {
-	local out
+	local out spid i
 	bytes 1000000 >"$tmp/s.data"
-	bg ins "$CAT" -l 7102 </dev/null >"$tmp/s.out" 2>"$tmp/s.err"
-	trap 'kill ${_topo_pids[-1]} 2>/dev/null' EXIT
+	ins "$CAT" -l -v 7102 </dev/null >"$tmp/s.out" 2>"$tmp/s.err" &
+	spid=$!
+	trap 'kill $spid 2>/dev/null' EXIT
 	sleep 0.5
 	out=$(inc python3 -c '
 import socket, sys, time
@@ -445,7 +449,11 @@ while s.recv(4096): pass
 print("done")' "$tmp/s.data" 2>&1)
 	say "$out"
 	for i in $(seq 50); do cmp -s "$tmp/s.data" "$tmp/s.out" && break; sleep 0.1; done
-	is "$out" done "the SCTP client" && cmp "$tmp/s.data" "$tmp/s.out"
+	is "$out" done "the SCTP client" && cmp "$tmp/s.data" "$tmp/s.out" && return 0
+	say "taps-cat: $(cat "$tmp/s.err"); $(wc -c <"$tmp/s.out") bytes received;" \
+		"$(kill -0 $spid 2>/dev/null && echo still running)"
+	kill $spid 2>/dev/null
+	return 1
 }
 
 # dump NAME: a server's log, as comments
