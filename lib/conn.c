@@ -30,22 +30,12 @@ enum cstate { C_RESOLVING, C_CONNECTING, C_HANDSHAKE, C_READY, C_CLOSING, C_CLOS
 
 enum defer_kind { D_NONE, D_ESTAB_ERROR, D_ABORTED, D_CLOSED, D_CONNECT };
 
-struct sendbuf {
-	struct sendbuf	*next;
-	size_t		len, off;
-	int		nctx;
-	bool		done;		/* written */
-	int		file_fd;	/* taps_send_file(): -1 for bytes */
-	off_t		file_off;
-	void		**ctx;		/* Sent events, in order, once written */
-	uint8_t		data[];
-};
-
 struct taps_connection {
 	struct taps_connection	*next, *prev;
 	struct taps_loop	*loop;
 	struct taps_listener	*listener;
 	struct taps_callbacks	cbs;
+	struct taps_callbacks_ext ext;
 	void			*user;
 	int			fd;
 	enum cstate		state;
@@ -86,6 +76,17 @@ struct taps_connection {
 	bool			cur_used;
 
 	bool			close_req, shut_done, dead;
+
+	/* message properties (msgprops.c), InitiateWithSend, groups (group.c) */
+	struct taps_msg_props	cur_mp;		/* of the message being queued */
+	uint64_t		cur_msg;	/* its number */
+	bool			in_msg;		/* a raw message sent in parts */
+	bool			final_req;	/* a final message is queued */
+	struct sendbuf		*first_msg;	/* InitiateWithSend's, until Ready */
+	struct taps_msg_props	first_mp;
+	struct taps_group	*group;
+	bool			accepted;
+	bool			held;		/* a member of higher connPriority goes first */
 	int			busy;
 	enum defer_kind		defer;
 	int			defer_err;
@@ -103,6 +104,7 @@ struct taps_listener {
 	struct taps_listener	*next, *prev;
 	struct taps_loop	*loop;
 	struct taps_callbacks	cbs;
+	struct taps_callbacks_ext ext;
 	void			*user;
 	int			fd;
 	int			port;
@@ -121,6 +123,8 @@ struct taps_listener {
 #define container_of(p, type, member) ((type *)((char *)(p) - offsetof(type, member)))
 
 static void conn_pump(struct taps_connection *c);
+static int conn_queue_msg(struct taps_connection *c, const void *data, size_t len, void *ctx,
+			  unsigned int flags, const struct taps_msg_props *mp);
 static void listener_arm(struct taps_listener *l);
 static void listener_maybe_free(struct taps_listener *l);
 
@@ -172,11 +176,11 @@ static void conn_destroy(struct taps_connection *c)
 		close(c->fd);
 	while ((s = c->sq)) {
 		c->sq = s->next;
-		if (s->file_fd >= 0)
-			close(s->file_fd);
-		free(s->ctx);
-		free(s);
+		taps__sendbuf_free(s);
 	}
+	if (c->first_msg)
+		taps__sendbuf_free(c->first_msg);
+	taps__group_leave(c);
 	taps__tls_free(c->tls);
 	taps__tls_config_put(c->tls_cfg);
 	free(c->pbuf);
@@ -264,10 +268,7 @@ static void fail_sends(struct taps_connection *c, int err, const char *reason)
 		for (i = 0; i < s->nctx; i++)
 			if (c->cbs.send_error)
 				c->cbs.send_error(c, s->ctx[i], &e, c->user);
-		if (s->file_fd >= 0)
-			close(s->file_fd);
-		free(s->ctx);
-		free(s);
+		taps__sendbuf_free(s);
 	}
 	c->sq_tail = NULL;
 }
@@ -304,6 +305,12 @@ static void estab_error(struct taps_connection *c, int err, const char *reason)
 		return;
 	conn_teardown(c, false);
 	c->dead = true;
+	if (c->group) {
+		/* a clone that failed: it leaves the group (RFC 9622 section 7.4) */
+		taps__group_leave(c);
+		if (c->ext.clone_error)
+			c->ext.clone_error(c, &e, c->user);
+	}
 	if (c->cbs.establishment_error)
 		c->cbs.establishment_error(c, &e, c->user);
 }
@@ -365,13 +372,14 @@ static int queue_send(struct taps_connection *c, const struct iovec *iov, int io
 		memcpy(s->data + off, iov[i].iov_base, iov[i].iov_len);
 		off += iov[i].iov_len;
 	}
-	s->next = NULL;
+	memset(s, 0, sizeof(*s));
 	s->len = len;
-	s->off = 0;
-	s->done = false;
 	s->file_fd = -1;
 	s->ctx = ctx;
 	s->nctx = nctx;
+	s->msg = c->cur_msg;
+	s->prio = c->cur_mp.v[TAPS_MSG_PRIORITY];
+	s->conn = c;
 	if (c->sq_tail)
 		c->sq_tail->next = s;
 	else
@@ -495,12 +503,15 @@ static void send_pump(struct taps_connection *c)
 		for (i = 0; i < s->nctx && !c->dead; i++)
 			if (c->cbs.sent)
 				c->cbs.sent(c, s->ctx[i], c->user);
-		free(s->ctx);
-		free(s);
+		taps__sendbuf_free(s);
 	}
 	if (c->dead || c->send_armed || c->fd < 0)
 		return;
 	if ((s = c->sq)) {
+		if (!s->off && c->group && taps__group_holds(c)) {
+			c->held = true;		/* group.c calls us again */
+			return;
+		}
 		/* a file, or TLS records built by OpenSSL: not through the ring */
 		if (s->file_fd >= 0 ||
 		    (c->tls && !(taps__tls_ktls(c->tls) & TAPS_TLS_KTLS_TX))) {
@@ -509,8 +520,13 @@ static void send_pump(struct taps_connection *c)
 		}
 		/* what is queued goes in one sendmsg, up to a file: small
 		 * messages do not cost a send each (empty buffers carry only
-		 * Sent events) */
+		 * Sent events); each piece in it is in flight, which msgPriority
+		 * and msgLifetime never move or drop, so a message with a
+		 * lifetime goes to the kernel only from the head of the queue */
 		for (; s && n < SEND_IOV && s->file_fd < 0; s = s->next) {
+			if (s->timer && s != c->sq)
+				break;
+			s->inflight = true;
 			if (s->off == s->len)
 				continue;
 			c->siov[n].iov_base = s->data + s->off;
@@ -523,7 +539,9 @@ static void send_pump(struct taps_connection *c)
 		io_uring_prep_sendmsg(sqe, c->fd, &c->smsg, MSG_NOSIGNAL);
 		return;
 	}
-	if (c->close_req && !c->shut_done && !c->shut_armed) {
+	if (c->group)
+		taps__group_kick(c);	/* nothing queued: the others may go */
+	if ((c->close_req || c->final_req) && !c->shut_done && !c->shut_armed) {
 		taps__tls_close_notify(c->tls);
 		sqe = conn_sqe(c, &c->op_shut, &c->shut_armed);
 		io_uring_prep_shutdown(sqe, c->fd, SHUT_WR);
@@ -662,6 +680,29 @@ static void conn_ready(struct taps_connection *c)
 	err = conn_start_framer(c);
 	if (err) {
 		estab_error(c, -err, "the framer did not start");
+		return;
+	}
+	/* InitiateWithSend: its message goes first, Sent after Ready */
+	if (c->first_msg) {
+		struct sendbuf *fm = c->first_msg;
+
+		c->first_msg = NULL;
+		err = conn_queue_msg(c, fm->data, fm->len, fm->ctx[0], 0, &c->first_mp);
+		if (!err) {
+			fm->nctx = 0;	/* the queue has the context now */
+		}
+		c->busy++;
+		if (c->cbs.ready)
+			c->cbs.ready(c, c->user);
+		if (err && !c->dead && c->cbs.send_error) {
+			struct taps_error e = { .code = -err,
+						.reason = "the first message could not be framed" };
+
+			c->cbs.send_error(c, fm->ctx[0], &e, c->user);
+		}
+		c->busy--;
+		taps__sendbuf_free(fm);
+		conn_pump(c);
 		return;
 	}
 	if (c->cbs.ready)
@@ -920,6 +961,7 @@ struct taps_connection *taps_initiate(struct taps_preconnection *pre, void *user
 	c = conn_new(pre->loop, &pre->cbs, user);
 	if (!c)
 		return NULL;
+	c->ext = pre->ext;
 	c->props = pre->props;
 	memcpy(c->ifname, pre->ifname, sizeof(c->ifname));
 	c->has_local = pre->has_local;
@@ -960,6 +1002,141 @@ struct taps_connection *taps_initiate(struct taps_preconnection *pre, void *user
 	c->busy--;
 	taps__kick(c->loop);
 	return c;
+}
+
+/* InitiateWithSend (RFC 9622 section 9.2.5): the message waits for Ready. */
+struct taps_connection *taps_initiate_with_send(struct taps_preconnection *pre,
+						const void *data, size_t len, void *ctx,
+						const struct taps_msg_props *mp, void *user)
+{
+	struct taps_connection *c;
+	struct taps_msg_props eff;
+	struct sendbuf *fm;
+	const char *reason;
+
+	if (!pre || (len && !data)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (taps__msg_props_resolve(mp, &pre->props, &eff, &reason)) {
+		errno = EOPNOTSUPP;
+		return NULL;
+	}
+	fm = calloc(1, sizeof(*fm) + len);
+	if (!fm || !(fm->ctx = malloc(sizeof(*fm->ctx)))) {
+		free(fm);
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (len)
+		memcpy(fm->data, data, len);
+	fm->len = len;
+	fm->file_fd = -1;
+	fm->ctx[0] = ctx;
+	fm->nctx = 1;
+	c = taps_initiate(pre, user);
+	if (!c) {
+		taps__sendbuf_free(fm);
+		return NULL;
+	}
+	c->first_msg = fm;
+	c->first_mp = eff;
+	return c;
+}
+
+/* Clone (RFC 9622 section 7.4): the peer c reached, with the protocol c won. */
+struct taps_connection *taps_clone(struct taps_connection *c, void *user)
+{
+	struct taps_preconnection pre;
+	struct taps_connection *n;
+	struct taps_info ti;
+	const struct sockaddr_in6 *sin6 = (const void *)&ti.ti_remote;
+	const struct sockaddr_in *sin = (const void *)&ti.ti_remote;
+
+	if (!c) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (c->accepted) {
+		errno = EOPNOTSUPP;	/* a clone is an active open */
+		return NULL;
+	}
+	if (c->dead || c->state != C_READY || taps_connection_info(c, &ti) ||
+	    (sin->sin_family != AF_INET && sin->sin_family != AF_INET6)) {
+		errno = ENOTCONN;
+		return NULL;
+	}
+	if (taps__group_reserve(c)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	memset(&pre, 0, sizeof(pre));
+	pre.loop = c->loop;
+	pre.props = c->props;
+	pre.props.v[TAPS_PROP_PROTOCOLS] = ti.ti_protocol == IPPROTO_SCTP ? TAPS_P_SCTP :
+					   ti.ti_protocol == IPPROTO_MPTCP ? TAPS_P_MPTCP :
+					   TAPS_P_TCP;
+	if (c->tls_cfg) {
+		/* TLS checks the certificate against the name given: c's
+		 * endpoints by name again, with the protocol c won */
+		memcpy(pre.remote, c->remote, sizeof(pre.remote));
+		pre.nremote = c->nremote;
+	} else if (sin->sin_family == AF_INET) {
+		inet_ntop(AF_INET, &sin->sin_addr, pre.remote[0].host, sizeof(pre.remote[0].host));
+		pre.remote[0].port = ntohs(sin->sin_port);
+		pre.nremote = 1;
+	} else {
+		inet_ntop(AF_INET6, &sin6->sin6_addr, pre.remote[0].host,
+			  sizeof(pre.remote[0].host));
+		pre.remote[0].port = ntohs(sin6->sin6_port);
+		pre.nremote = 1;
+	}
+	pre.has_local = c->has_local && c->local.sa.sa_family;
+	pre.local = c->local;	/* its address, a port of its own */
+	if (pre.has_local)
+		pre.local.sin.sin_port = 0;
+	memcpy(pre.ifname, c->ifname, sizeof(pre.ifname));
+	pre.framers = c->framers;
+	pre.tls = c->tls_cfg;	/* the same security: a clone is in the group */
+	pre.cbs = c->cbs;
+	pre.ext = c->ext;
+	n = taps_initiate(&pre, user);
+	if (n)
+		taps__group_join(c, n);	/* reserved: cannot fail */
+	return n;
+}
+
+struct taps_group **taps__conn_group(struct taps_connection *c)
+{
+	return &c->group;
+}
+
+bool taps__conn_backlog(struct taps_connection *c, int64_t *prio)
+{
+	*prio = c->props.v[TAPS_PROP_CONN_PRIORITY];
+	return !c->dead && c->sq && (c->state == C_READY || c->state == C_CLOSING);
+}
+
+void taps__conn_unhold(struct taps_connection *c)
+{
+	if (c->held && !c->dead) {
+		c->held = false;
+		conn_schedule(c);
+	}
+}
+
+int taps_preconnection_set_callbacks_ext(struct taps_preconnection *pre,
+					 const struct taps_callbacks_ext *ext)
+{
+	size_t n;
+
+	if (!pre || !ext || ext->size < sizeof(ext->size))
+		return -EINVAL;
+	n = ext->size < sizeof(*ext) ? ext->size : sizeof(*ext);
+	memset(&pre->ext, 0, sizeof(pre->ext));
+	memcpy(&pre->ext, ext, n);
+	pre->ext.size = sizeof(pre->ext);
+	return 0;
 }
 
 /* ---- completions ---- */
@@ -1032,6 +1209,8 @@ static void conn_send_done(struct taps_connection *c, int res)
 
 	if (c->dead || res == -ECANCELED)
 		return;
+	for (s = c->sq; s && s->inflight; s = s->next)
+		s->inflight = false;	/* the sendmsg is over */
 	if (c->send_poll) {
 		c->send_poll = false;	/* room again: send_sync() goes on */
 		conn_pump(c);
@@ -1144,19 +1323,54 @@ void taps__conn_complete(struct taps_loop *loop, struct taps_op *op, int res, un
 
 /* ---- the application's calls ---- */
 
-int taps_send(struct taps_connection *c, const void *data, size_t len, void *ctx,
-	      unsigned int flags)
+static void msg_expired(struct taps_timer *t, void *user);
+
+/* A whole message is queued (after tail): its place by msgPriority, its
+ * msgLifetime timer, final. */
+static void conn_msg_queued(struct taps_connection *c, struct sendbuf *tail,
+			    const struct taps_msg_props *mp)
+{
+	struct sendbuf *first = tail ? tail->next : c->sq;
+	struct taps_sendq q = { c->sq, c->sq_tail };
+
+	if (!first)
+		return;
+	if (mp->v[TAPS_MSG_FINAL]) {
+		c->sq_tail->final = true;
+		first->final = true;
+		c->final_req = true;
+	}
+	/* pieces of a raw message sent in parts precede tail: find the first */
+	if (c->in.ops == NULL) {
+		struct sendbuf *s;
+
+		for (s = c->sq; s && s->msg != c->cur_msg; s = s->next)
+			;
+		first = s;
+	}
+	taps__sendq_place(&q, first, c->send_armed);
+	c->sq = q.head;
+	c->sq_tail = q.tail;
+	if (mp->v[TAPS_MSG_LIFETIME] > 0)
+		first->timer = taps_timer_new(c->loop, mp->v[TAPS_MSG_LIFETIME], msg_expired,
+					      first);
+}
+
+/* Queue one message (or part) with the effective properties mp. */
+static int conn_queue_msg(struct taps_connection *c, const void *data, size_t len, void *ctx,
+			  unsigned int flags, const struct taps_msg_props *mp)
 {
 	struct iovec iov = { .iov_base = (void *)data, .iov_len = len };
+	struct sendbuf *tail = c->sq_tail;
 	void **ctxs;
 	int err, n;
 
-	if (!c || (len && !data))
-		return -EINVAL;
-	if (c->dead || c->state != C_READY)
-		return c->state < C_READY ? -ENOTCONN : -EPIPE;
-	if (c->close_req)
-		return -EPIPE;
+	if (!c->in_msg) {	/* a new message: its number and properties */
+		c->cur_msg++;
+		c->cur_mp = *mp;
+	} else if (mp->v[TAPS_MSG_FINAL]) {
+		c->cur_mp.v[TAPS_MSG_FINAL] = 1;	/* any part may say so */
+	}
 	if (!c->in.ops) {
 		ctxs = malloc(sizeof(*ctxs));
 		if (!ctxs)
@@ -1167,6 +1381,7 @@ int taps_send(struct taps_connection *c, const void *data, size_t len, void *ctx
 			free(ctxs);
 			return err;
 		}
+		c->in_msg = flags & TAPS_SEND_PARTIAL;
 		goto out;
 	}
 	/* framed: gather the parts of the message, then frame it */
@@ -1189,7 +1404,8 @@ int taps_send(struct taps_connection *c, const void *data, size_t len, void *ctx
 		}
 		memcpy(c->pbuf + c->plen, data, len);
 		c->plen += len;
-		if (flags & TAPS_SEND_PARTIAL)
+		c->in_msg = flags & TAPS_SEND_PARTIAL;
+		if (c->in_msg)
 			return 0;
 		data = c->pbuf;
 		len = c->plen;
@@ -1217,8 +1433,64 @@ int taps_send(struct taps_connection *c, const void *data, size_t len, void *ctx
 		}
 	}
 out:
+	if (!c->in_msg)
+		conn_msg_queued(c, tail, &c->cur_mp);	/* the first part's */
 	conn_schedule(c);
 	return 0;
+}
+
+static void msg_expired(struct taps_timer *t, void *user)
+{
+	struct sendbuf *s = user, *chain, *next;
+	struct taps_connection *c = s->conn;
+	struct taps_sendq q = { c->sq, c->sq_tail };
+	int i;
+
+	(void)t;
+	s->timer = NULL;
+	if (c->dead)
+		return;		/* aborting: its SendError is on the way */
+	chain = taps__sendq_take(&q, s->msg, c->send_armed);
+	if (!chain)
+		return;		/* started: Sent follows (msgLifetime is a hint) */
+	c->sq = q.head;
+	c->sq_tail = q.tail;
+	c->busy++;
+	for (; chain; chain = next) {
+		next = chain->next;
+		for (i = 0; i < chain->nctx && !c->dead; i++)
+			if (c->ext.expired)
+				c->ext.expired(c, chain->ctx[i], c->user);
+		taps__sendbuf_free(chain);
+	}
+	c->busy--;
+	conn_schedule(c);
+	conn_maybe_free(c);
+}
+
+int taps_send_message(struct taps_connection *c, const void *data, size_t len, void *ctx,
+		      unsigned int flags, const struct taps_msg_props *mp)
+{
+	struct taps_msg_props eff;
+	const char *reason;
+	int err;
+
+	if (!c || (len && !data))
+		return -EINVAL;
+	if (c->dead || c->state != C_READY)
+		return c->state < C_READY ? -ENOTCONN : -EPIPE;
+	if (c->close_req || c->final_req)
+		return -EPIPE;
+	err = taps__msg_props_resolve(mp, &c->props, &eff, &reason);
+	if (err)
+		return err;
+	return conn_queue_msg(c, data, len, ctx, flags, &eff);
+}
+
+int taps_send(struct taps_connection *c, const void *data, size_t len, void *ctx,
+	      unsigned int flags)
+{
+	return taps_send_message(c, data, len, ctx, flags, NULL);
 }
 
 int taps_receive(struct taps_connection *c, size_t min_incomplete, size_t max_len)
@@ -1335,7 +1607,7 @@ int taps_connection_get(const struct taps_connection *c, enum taps_property prop
 			 c->state == C_READY ? TAPS_CONN_ESTABLISHED : TAPS_CONN_ESTABLISHING;
 		return 0;
 	case TAPS_PROP_CAN_SEND:
-		*value = !c->dead && c->state == C_READY && !c->close_req;
+		*value = !c->dead && c->state == C_READY && !c->close_req && !c->final_req;
 		return 0;
 	case TAPS_PROP_CAN_RECEIVE:
 		*value = !c->dead && c->state >= C_READY && !c->eof;
@@ -1410,6 +1682,15 @@ int taps_connection_set(struct taps_connection *c, enum taps_property prop, int6
 	err = taps__prop_validate(prop, value);
 	if (err)
 		return err;
+	/* RFC 9622 section 7.4: a group's connection properties are
+	 * entangled, all but connPriority */
+	if (prop != TAPS_PROP_CONN_PRIORITY)
+		taps__group_set(c, prop, value);
+	return taps__conn_set_one(c, prop, value);
+}
+
+int taps__conn_set_one(struct taps_connection *c, enum taps_property prop, int64_t value)
+{
 	c->props.v[prop] = value;
 	if (c->fd >= 0 && prop == TAPS_PROP_CONN_TIMEOUT && c->state < C_READY && value > 0) {
 		int v = value;
@@ -1518,6 +1799,7 @@ struct taps_listener *taps_listen(struct taps_preconnection *pre, void *user)
 		return NULL;
 	l->loop = pre->loop;
 	l->cbs = pre->cbs;
+	l->ext = pre->ext;
 	l->user = user;
 	l->props = pre->props;
 	l->framers = pre->framers;
@@ -1623,6 +1905,8 @@ static void listener_accepted(struct taps_listener *l, int fd)
 		return;
 	}
 	c->fd = fd;
+	c->ext = l->ext;
+	c->accepted = true;
 	c->props = l->props;
 	c->framers = l->framers;
 	c->listener = l;
@@ -1717,6 +2001,7 @@ struct taps_connection *taps__conn_adopt(struct taps_preconnection *pre, int fd,
 	if (!c)
 		return NULL;
 	c->fd = fd;
+	c->ext = pre->ext;
 	c->props = pre->props;
 	c->framers = pre->framers;
 	c->state = C_READY;

@@ -90,6 +90,7 @@ struct taps_preconnection {
 	struct taps_framer_stack	framers;
 	struct taps_callbacks	cbs;
 	struct taps_tls_config	*tls;		/* NULL: no TLS */
+	struct taps_callbacks_ext ext;
 };
 
 /* ---- resolution ---- */
@@ -256,5 +257,75 @@ int taps__tls13_crypto_info(uint16_t suite, const uint8_t *secret, size_t slen,
 /* a connection over a connected stream socket running TLS (tests) */
 struct taps_connection *taps__conn_adopt_tls(struct taps_preconnection *pre, int fd,
 					     bool server, const char *host, void *user);
+
+/* ---- message properties and the send queue (msgprops.c) ---- */
+
+struct taps_msg_props {
+	int64_t		v[TAPS_MSG_PROP_COUNT];
+	uint32_t	set;		/* bit per property set */
+};
+
+/* What the connection's properties make of mp: the effective values, or
+ * -EOPNOTSUPP with *reason (mp NULL: the defaults). */
+int taps__msg_props_resolve(const struct taps_msg_props *mp, const struct taps_props *cp,
+			    struct taps_msg_props *out, const char **reason);
+
+/* A piece of a message on its way to the kernel (conn.c's send queue). */
+struct sendbuf {
+	struct sendbuf	*next;
+	size_t		len, off;
+	int		nctx;
+	bool		done;		/* written */
+	bool		final;		/* msgFinal: SHUT_WR after it */
+	bool		inflight;	/* in the sendmsg the kernel has now */
+	int		file_fd;	/* taps_send_file(): -1 for bytes */
+	off_t		file_off;
+	void		**ctx;		/* Sent events, in order, once written */
+	uint64_t	msg;		/* the message it belongs to */
+	int64_t		prio;		/* msgPriority */
+	struct taps_timer *timer;	/* msgLifetime */
+	void		*conn;		/* for the timer */
+	uint8_t		data[];
+};
+
+struct taps_sendq {
+	struct sendbuf	*head, *tail;
+};
+
+/* A message's pieces first..last (just appended at q's tail) move to their
+ * place by priority: after every message of lower or equal msgPriority,
+ * never before one the kernel has started on (written in part, in flight,
+ * or the head while head_busy). */
+void taps__sendq_place(struct taps_sendq *q, struct sendbuf *first, bool head_busy);
+/* Unlink message msg's pieces if none is started; returns them (a chain)
+ * or NULL. */
+struct sendbuf *taps__sendq_take(struct taps_sendq *q, uint64_t msg, bool head_busy);
+/* Frees one piece (its timer cancelled, its contexts freed). */
+void taps__sendbuf_free(struct sendbuf *s);
+
+/* ---- connection groups (group.c) ---- */
+
+struct taps_group;
+/* conn.c: the group slot of a connection */
+struct taps_group **taps__conn_group(struct taps_connection *c);
+/* room for one more member in c's group (made now); 0 or -ENOMEM */
+int taps__group_reserve(struct taps_connection *c);
+/* child joins parent's group (reserved first: cannot fail) */
+void taps__group_join(struct taps_connection *parent, struct taps_connection *child);
+/* connPriority in a group: does a member of higher priority (lower
+ * value) have bytes queued?  Then c's next message waits. */
+bool taps__group_holds(struct taps_connection *c);
+/* c has nothing queued (or left): held members try again */
+void taps__group_kick(struct taps_connection *c);
+/* conn.c: has c bytes queued, and its connPriority */
+bool taps__conn_backlog(struct taps_connection *c, int64_t *prio);
+/* conn.c: try a held connection's send queue again */
+void taps__conn_unhold(struct taps_connection *c);
+/* set prop on every other member of c's group */
+void taps__group_set(struct taps_connection *c, enum taps_property prop, int64_t value);
+/* c leaves its group (the group goes with its last member) */
+void taps__group_leave(struct taps_connection *c);
+/* conn.c: set one connection property on one connection; 0 or -errno */
+int taps__conn_set_one(struct taps_connection *c, enum taps_property prop, int64_t value);
 
 #endif /* _TAPS_INTERNAL_H */

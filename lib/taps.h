@@ -505,6 +505,106 @@ const char *taps_tls_ktls_name(unsigned int ktls);
  */
 int taps_send_file(struct taps_connection *c, int fd, off_t off, size_t len, void *ctx);
 
+/* ---- Message properties (taps_msg_props(3), RFC 9622 section 9.1.3) --- */
+
+/*
+ * A set of message properties, passed to taps_send_message() and
+ * taps_initiate_with_send(); the library reads it during the call only,
+ * so one set may serve many messages.  A property not set takes its
+ * default, from the connection where RFC 9622 says so.
+ */
+enum taps_msg_property {
+	TAPS_MSG_LIFETIME = 0,		/* msgLifetime: ms, 0 = infinite */
+	TAPS_MSG_PRIORITY,		/* msgPriority: 0.., 100; lower goes first */
+	TAPS_MSG_ORDERED,		/* msgOrdered: bool, preserveOrder's */
+	TAPS_MSG_SAFELY_REPLAYABLE,	/* safelyReplayable: bool, false */
+	TAPS_MSG_FINAL,			/* final: bool, false */
+	TAPS_MSG_CHECKSUM_LEN,		/* msgChecksumLen: bytes, -1 = Full Coverage */
+	TAPS_MSG_RELIABLE,		/* msgReliable: bool, reliability's */
+	TAPS_MSG_CAPACITY_PROFILE,	/* msgCapacityProfile: connCapacityProfile's */
+	TAPS_MSG_NO_FRAGMENTATION,	/* noFragmentation: bool, false */
+	TAPS_MSG_NO_SEGMENTATION,	/* noSegmentation: bool, false */
+	TAPS_MSG_PROP_COUNT
+};
+
+struct taps_msg_props;
+
+/* NULL and errno (ENOMEM) on failure. */
+struct taps_msg_props *taps_msg_props_new(void);
+void taps_msg_props_free(struct taps_msg_props *mp);
+/* 0, -ENOENT no such property, -EINVAL a value it cannot take. */
+int taps_msg_props_set(struct taps_msg_props *mp, enum taps_msg_property prop,
+		       int64_t value);
+/* 0 and the value (-ENODATA: not set, *value is the default then). */
+int taps_msg_props_get(const struct taps_msg_props *mp, enum taps_msg_property prop,
+		       int64_t *value);
+/* "msgLifetime" for TAPS_MSG_LIFETIME; NULL if out of range. */
+const char *taps_msg_property_name(enum taps_msg_property prop);
+
+/*
+ * taps_send() with message properties (mp NULL: the defaults).  Besides
+ * taps_send()'s errors: -EOPNOTSUPP when mp asks for what the connection
+ * cannot do (an unordered or unreliable message on a stream, see
+ * taps_msg_props(3)), -EPIPE after a final message.  Exactly one of
+ * Sent, Expired (msgLifetime passed before the library handed the
+ * message to the kernel) or SendError follows each successful call.
+ */
+int taps_send_message(struct taps_connection *c, const void *data, size_t len, void *ctx,
+		      unsigned int flags, const struct taps_msg_props *mp);
+
+/*
+ * InitiateWithSend (RFC 9622 section 9.2.5): taps_initiate(), and the
+ * message queued to be sent once the connection is Ready (Sent after
+ * Ready).  If establishment fails, EstablishmentError only, no separate
+ * SendError (RFC 9622 section 9.2.5).  The message is not sent on the
+ * handshake yet, even if safelyReplayable (see taps_connection(3)).
+ * NULL and errno: EINVAL, ENOMEM, or EOPNOTSUPP as taps_send_message().
+ */
+struct taps_connection *taps_initiate_with_send(struct taps_preconnection *pre,
+						const void *data, size_t len, void *ctx,
+						const struct taps_msg_props *mp, void *user);
+
+/* ---- More events (taps_events(3)) -------------------------------------- */
+
+/*
+ * Events added after struct taps_callbacks was frozen by the 0.1 ABI.
+ * size is sizeof(struct taps_callbacks_ext) as the caller was built:
+ * members beyond it are taken as NULL, so later versions can add events.
+ */
+struct taps_callbacks_ext {
+	size_t	size;
+	/* msgLifetime passed before the message was handed to the kernel */
+	void (*expired)(struct taps_connection *c, void *ctx, void *user);
+	/* A clone could not join its group, or left it (RFC 9622 section 7.4) */
+	void (*clone_error)(struct taps_connection *c, const struct taps_error *err,
+			    void *user);
+};
+
+/* The extra callbacks connections made from pre get (copied); -EINVAL if
+ * ext is NULL or its size is too small to hold size itself. */
+int taps_preconnection_set_callbacks_ext(struct taps_preconnection *pre,
+					 const struct taps_callbacks_ext *ext);
+
+/* ---- Connection groups (taps_clone(3), RFC 9622 section 7.4) ----------- */
+
+/*
+ * Clone: a new connection to the peer c is connected to, with c's
+ * properties, framer and callbacks, in c's group (made on the first
+ * clone).  The clone races only the protocol c won with, so the group
+ * shares one protocol.  Ready follows, or CloneError then
+ * EstablishmentError.  NULL and errno: EINVAL, ENOTCONN (c not Ready, or
+ * accepted: a clone is an active open), ENOMEM.
+ */
+struct taps_connection *taps_clone(struct taps_connection *c, void *user);
+/* The members of c's group (c included), at most max into out; returns
+ * how many there are (1: c alone). */
+int taps_grouped_connections(const struct taps_connection *c, struct taps_connection **out,
+			     int max);
+/* CloseGroup / AbortGroup (RFC 9622 section 10): taps_close() /
+ * taps_abort() on every member of c's group, c included. */
+void taps_close_group(struct taps_connection *c);
+void taps_abort_group(struct taps_connection *c);
+
 #ifdef __cplusplus
 }
 #endif

@@ -9,12 +9,15 @@
 # name not found, a malformed frame), taps-cat piping a file; the HTTP/1.1
 # framer against nginx (pipelined, Content-Length, HEAD, chunked, 404, in
 # parts with max_len); stacked framers (line inside length-prefix) between
-# libtaps peers and against a python peer that checks the wire.
+# libtaps peers and against a python peer that checks the wire; and
+# InitiateWithSend, clone and group close, CloneError, Expired, final and
+# a refused message property against real peers (libtaps_grp).
 . "$(dirname "$0")/lib.sh"
 . "$TAPS_TOP/selftests/helpers/topo.sh"
-plan 16
+plan 24
 
 LT=$TAPS_BIN/helpers/libtaps_t
+GRP=$TAPS_BIN/helpers/libtaps_grp
 CAT=$TAPS_TOP/build/tools/taps-cat
 MANY=300
 [ "$TAPS_SLOW" = 1 ] && MANY=60
@@ -400,12 +403,166 @@ print("frames", n, flush=True)
 	return $bad
 }
 
+# 17. InitiateWithSend to the raw echo server: the bytes come back intact,
+#     Sent after Ready
+t_iws() {
+	local r
+	r=$(inc "$GRP" iws $SRV4 7002)
+	say "$r"
+	echo "$r" | grep -q "^iws order=ready,sent,echo,closed bytes=9 intact=1$"
+}
+
+# 18. Clone, a message echoed on each, CloseGroup: Closed on each, one protocol
+t_clone_group() {
+	local r p
+	r=$(inc "$GRP" clone $SRV4 7002)
+	say "$r"
+	is "$(kv ready "$r")" 2 "Ready" && is "$(kv group "$r")" 2 "group members" &&
+		is "$(kv echoed "$r")" 2 "echoed" && is "$(kv closed "$r")" 2 "Closed" || return 1
+	p=$(kv proto "$r")
+	is "${p%,*}" "${p#*,}" "the clone's protocol is the first one's"
+}
+
+# 19. the server goes away between Ready and Clone: CloneError, then
+#     EstablishmentError, both ECONNREFUSED
+t_clone_gone() {
+	local r out=$tmp/gone.out
+	bg ins python3 -c '
+import socket, time
+s = socket.socket(socket.AF_INET); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 7010)); s.listen(4); print("up", flush=True)
+c, _ = s.accept(); s.close(); time.sleep(3)
+' >"$out"
+	for i in $(seq 100); do grep -q up "$out" && break; sleep 0.1; done
+	r=$(inc "$GRP" clonegone 800 $SRV4 7010 2>&1)
+	say "$r"
+	is "$(kv clone_error "$r")" 111 "CloneError ECONNREFUSED" &&
+		is "$(kv estab_error "$r")" 111 "then EstablishmentError" &&
+		echo "$r" | grep -q "order=ready,clone_error,estab_error"
+}
+
+# 20. Expired for real: 16 MB to a peer that reads nothing for 2 s, then a
+#     message with msgLifetime 300 ms (Expired) and one without (Sent)
+t_expire() {
+	local r out=$tmp/slow.out
+	bg ins python3 -c '
+import socket, time
+s = socket.socket(socket.AF_INET); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 7011)); s.listen(4); print("up", flush=True)
+c, _ = s.accept(); time.sleep(2); n = 0
+while True:
+    b = c.recv(1 << 20)
+    if not b: break
+    n += len(b)
+print("read", n, flush=True); c.close()
+' >"$out"
+	for i in $(seq 100); do grep -q up "$out" && break; sleep 0.1; done
+	r=$(inc "$GRP" expire 16000000 $SRV4 7011)
+	say "$r"
+	for i in $(seq 30); do grep -q read "$out" && break; sleep 0.1; done
+	say "server: $(cat "$out")"
+	is "$(kv expired "$r")" 1 "Expired" && is "$(kv sent "$r")" 2 "Sent" &&
+		is "$(kv order "$r")" "ready,expired2,sent1,sent3,closed" "events" &&
+		grep -q "^read 16000007$" "$out"
+}
+
+# 21. final: the last message, then the peer sees the end (the echo server
+#     closes on it); a send after it fails with EPIPE
+t_final() {
+	local r
+	r=$(inc "$GRP" final $SRV4 7002)
+	say "$r"
+	is "$r" "final got=last-words eof=1 late=-32" "final"
+}
+
+# 22. a Required message property the connection cannot honour: EOPNOTSUPP
+#     from taps_send_message() and taps_initiate_with_send()
+t_refuse() {
+	local r
+	r=$(inc "$GRP" refuse $SRV4 7002)
+	say "$r"
+	echo "$r" | grep -q "^# iws unordered: Operation not supported" || return 1
+	is "$(echo "$r" | grep -v "^#")" "refuse ordered=-95 reliable=-95 noseg=-95 closed=1" "refused"
+}
+
+# 23. taps-cat -l -k: standard input goes to every open connection (as
+#     ncat -k); its end closes them all
+t_cat_keep() {
+	local bad=0 i pids= kpid
+	mkfifo "$tmp/k.in"
+	# fd 8 read-write (no waiting for a reader); the children must not hold
+	# it (a numbered fd: "{var}>&-" on a command would close it for good)
+	exec 8<>"$tmp/k.in"
+	# (not through bg: its stdin would be /dev/null, see serve)
+	# ip netns exec execs taps-cat: $! is taps-cat's pid (ins would be a subshell)
+	ip netns exec "$S" "$CAT" -l -k -v 7101 <"$tmp/k.in" >/dev/null 2>"$tmp/k.err" 8>&- &
+	kpid=$!
+	# -k never ends: it goes with the test (a live AF_TAPS socket would
+	# keep the module from unloading)
+	trap 'kill $kpid 2>/dev/null' EXIT
+	sleep 0.5
+	for i in 1 2; do
+		inc timeout 20 python3 -c '
+import socket, sys
+s = socket.create_connection(("192.0.2.2", 7101), timeout=15); got = b""
+while True:
+    b = s.recv(4096)
+    if not b: break
+    got += b
+sys.stdout.write(got.decode())' >"$tmp/k.$i" 8>&- &
+		pids="$pids $!"
+	done
+	for i in $(seq 100); do [ "$(grep -c ready "$tmp/k.err")" = 2 ] && break; sleep 0.1; done
+	echo "to everyone" >&8
+	exec 8>&-
+	# shellcheck disable=SC2086 # the pids, one word each
+	wait $pids
+	for i in 1 2; do
+		is "$(cat "$tmp/k.$i")" "to everyone" "client $i got standard input, then the end" || bad=1
+	done
+	[ $bad = 0 ] || say "taps-cat: $(cat "$tmp/k.err")"
+	kill $kpid
+	return $bad
+}
+
+# 24. taps-cat -l with standard input at its end and an SCTP client still
+#     sending: the listener does not end the association first (SCTP has
+#     no half-close), the client's 1 MB arrives whole
+t_cat_sctp() {
+	local out spid i
+	bytes 1000000 >"$tmp/s.data"
+	ip netns exec "$S" "$CAT" -l -v 7102 </dev/null >"$tmp/s.out" 2>"$tmp/s.err" &
+	spid=$!
+	trap 'kill $spid 2>/dev/null' EXIT
+	sleep 0.5
+	out=$(inc python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_SCTP); s.settimeout(15)
+s.connect(("192.0.2.2", 7102)); time.sleep(0.3)
+d = open(sys.argv[1], "rb").read()
+for i in range(0, len(d), 16384):	# SCTP: a send is a message, bounded
+    s.sendall(d[i:i + 16384])
+s.shutdown(socket.SHUT_WR); time.sleep(0.5); s.close()
+print("done")' "$tmp/s.data" 2>&1)
+	say "$out"
+	for i in $(seq 50); do cmp -s "$tmp/s.data" "$tmp/s.out" && break; sleep 0.1; done
+	if is "$out" done "the SCTP client" && cmp "$tmp/s.data" "$tmp/s.out"; then
+		kill $spid 2>/dev/null
+		return 0
+	fi
+	say "taps-cat: $(cat "$tmp/s.err"); $(wc -c <"$tmp/s.out") bytes received;" \
+		"$(kill -0 $spid 2>/dev/null && echo still running)"
+	kill $spid 2>/dev/null
+	return 1
+}
+
 # dump NAME: a server's log, as comments
 dump() { sed "s/^/# $1: /" "$tmp/$1" | tail -20; }
 
 for t in t_name_blackholed t_name_dual t_sctp_only t_listener_tcp_sctp t_line_python \
 	 t_many t_errors t_bad_frame t_raw_echo t_cat_file t_cat_modes t_listener_limit \
-	 t_listener_stop t_servers_alive t_http_nginx t_stacked_framers; do
+	 t_listener_stop t_servers_alive t_http_nginx t_stacked_framers t_iws t_clone_group \
+	 t_clone_gone t_expire t_final t_refuse t_cat_keep t_cat_sctp; do
 	s=$(date +%s%N)
 	# each test in a subshell with a watchdog: a hang fails one test only
 	( $t ) &

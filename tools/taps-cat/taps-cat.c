@@ -8,6 +8,12 @@
  * The libtaps loop runs inside taps-cat's own poll() loop (taps_loop_fd()
  * and taps_loop_process()), next to standard input.  taps-cat(1) has the
  * options.
+ *
+ * -l -k: standard input goes to every connection open when it is read (as
+ * ncat --keep-open does); at its end each connection is closed, and later
+ * ones at once.  A listener never ends an SCTP connection's sending side
+ * before the peer has ended its own: SCTP has no half-close (RFC 9260
+ * section 9.2), and the peer could not send the rest.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +30,8 @@
 #define IN_CHUNK	(64 << 10)
 #define MAX_UNSENT	(1 << 20)
 
+struct peer;
+
 static struct {
 	bool			verbose, listen, keep, stdin_eof, done;
 	bool			no_shutdown, peer_eof;
@@ -38,7 +46,15 @@ static struct {
 	const char		*sendfile;	/* --sendfile: then close */
 	char			*line;		/* framer: a line being read */
 	size_t			line_len, line_cap;
+	struct peer		*peers;		/* -k: the open connections */
 } g = { .quit_after = -1 };
+
+/* -k: one per connection, its user pointer */
+struct peer {
+	struct peer		*next;
+	struct taps_connection	*c;
+	size_t			unsent;
+};
 
 static void usage(void)
 {
@@ -169,9 +185,37 @@ static void on_received_partial(struct taps_connection *c, const void *data, siz
 
 static void on_sent(struct taps_connection *c, void *ctx, void *user)
 {
+	struct peer *p = user;
+
 	(void)c;
-	(void)user;
-	g.unsent -= (size_t)(uintptr_t)ctx;
+	if (p)
+		p->unsent -= (size_t)(uintptr_t)ctx;
+	else
+		g.unsent -= (size_t)(uintptr_t)ctx;
+}
+
+/* Our end of c's stream, now: on SCTP (no half-close) a listener waits
+ * for the peer's end first, which closes c (on_received_partial). */
+static void end_ours(struct taps_connection *c)
+{
+	int64_t proto = 0;
+
+	if (g.listen && !taps_connection_get(c, TAPS_PROP_PROTOCOL, &proto) &&
+	    proto == IPPROTO_SCTP)
+		return;
+	taps_close(c);
+}
+
+/* -k: the largest backlog of any connection (standard input waits for it) */
+static size_t peers_unsent(void)
+{
+	struct peer *p;
+	size_t m = 0;
+
+	for (p = g.peers; p; p = p->next)
+		if (p->unsent > m)
+			m = p->unsent;
+	return m;
 }
 
 static void on_send_error(struct taps_connection *c, void *ctx, const struct taps_error *e,
@@ -194,6 +238,15 @@ static void on_receive_error(struct taps_connection *c, const struct taps_error 
 
 static void conn_gone(struct taps_connection *c)
 {
+	struct peer **pp, *p;
+
+	for (pp = &g.peers; (p = *pp); pp = &p->next) {
+		if (p->c == c) {
+			*pp = p->next;
+			free(p);
+			break;
+		}
+	}
 	g.open--;
 	if (c == g.conn)
 		g.conn = NULL;
@@ -231,12 +284,22 @@ static void on_conn_received(struct taps_listener *l, struct taps_connection *c,
 		g.listener = NULL;
 	}
 	arm_receive(c);
-	if (g.sendfile && c == g.conn)
+	if (g.sendfile && c == g.conn) {
 		send_the_file(c);
-	else if (g.stdin_eof && c == g.conn)
-		taps_close(c);
-	if (g.keep)
-		taps_close(c);	/* -k: standard input is not read, only theirs */
+	} else if (g.stdin_eof && (c == g.conn || g.keep)) {
+		end_ours(c);
+	} else if (g.keep) {	/* standard input goes to it too */
+		struct peer *p = calloc(1, sizeof(*p));
+
+		if (!p) {
+			end_ours(c);
+			return;
+		}
+		p->c = c;
+		p->next = g.peers;
+		g.peers = p;
+		taps_connection_set_user(c, p);
+	}
 }
 
 static void on_listen_error(struct taps_listener *l, const struct taps_error *e, void *user)
@@ -259,8 +322,19 @@ static void on_quit_timer(struct taps_timer *t, void *user)
 
 static int send_bytes(const void *p, size_t len)
 {
-	int err = taps_send(g.conn, p, len, (void *)(uintptr_t)len, 0);
+	struct peer *pr;
+	int err;
 
+	for (pr = g.peers; pr; pr = pr->next) {	/* -k: to every connection */
+		err = taps_send(pr->c, p, len, (void *)(uintptr_t)len, 0);
+		if (err)
+			fprintf(stderr, "taps-cat: send: %s\n", strerror(-err));
+		else
+			pr->unsent += len;
+	}
+	if (g.keep)
+		return 0;
+	err = taps_send(g.conn, p, len, (void *)(uintptr_t)len, 0);
 	if (err) {
 		fprintf(stderr, "taps-cat: send: %s\n", strerror(-err));
 		finish(1);
@@ -311,8 +385,16 @@ static void stdin_eof(void)
 	g.stdin_eof = true;
 	if (g.framer)
 		send_lines(NULL, 0, true);
+	while (g.peers) {	/* -k: each is closed, and forgotten */
+		struct peer *p = g.peers;
+
+		g.peers = p->next;
+		taps_connection_set_user(p->c, NULL);
+		end_ours(p->c);
+		free(p);
+	}
 	if (g.conn && (!g.no_shutdown || g.peer_eof)) {
-		taps_close(g.conn);
+		end_ours(g.conn);
 		if (g.quit_after >= 0)
 			taps_timer_new(g.loop, g.quit_after * 1000, on_quit_timer, NULL);
 	}
@@ -534,7 +616,7 @@ int main(int argc, char **argv)
 		perror("taps-cat");
 		return 1;
 	}
-	if (g.keep || g.sendfile)
+	if (g.sendfile)
 		g.stdin_eof = true;
 
 	/* Our loop: the libtaps loop's fd and standard input. */
@@ -545,7 +627,13 @@ int main(int argc, char **argv)
 
 		pfd[0].fd = taps_loop_fd(g.loop);
 		pfd[0].events = POLLIN;
-		if (want_in && g.conn) {
+		if (g.keep && !g.stdin_eof && g.peers && peers_unsent() < MAX_UNSENT) {
+			/* -k: read while a connection is open to take it */
+			pfd[1].fd = STDIN_FILENO;
+			pfd[1].events = POLLIN;
+			pfd[1].revents = 0;
+			n = 2;
+		} else if (want_in && g.conn) {
 			int64_t st;
 
 			if (!taps_connection_get(g.conn, TAPS_PROP_CONN_STATE, &st) &&
