@@ -8,13 +8,15 @@
 # /proc/net/tls_stat's counters moving with it; refusals (wrong name,
 # unknown CA, expired certificate, TLS 1.0-only server) as establishment
 # errors with nothing sent; a peer's KeyUpdate; IPv6 blackholed; an
-# SCTP-only server; sendfile() over kTLS to curl.  The certificates are
-# made here with openssl req / openssl ca.
+# SCTP-only server; sendfile() over kTLS to curl; the HTTP/1.1 framer
+# over TLS (libtaps_t http -t), pipelined, with and without kTLS.  The
+# certificates are made here with openssl req / openssl ca.
 . "$(dirname "$0")/lib.sh"
 . "$TAPS_TOP/selftests/helpers/topo.sh"
-plan 16
+plan 17
 
 CAT=$TAPS_TOP/build/tools/taps-cat
+LT=$TAPS_BIN/helpers/libtaps_t
 SF_MB=${TLS_SENDFILE_MB:-64}
 [ "$TAPS_SLOW" = 1 ] && SF_MB=16
 BIG=16777216
@@ -77,6 +79,11 @@ CA=$tmp/ca.pem
 # ---- nginx in $S: TLS 1.3 on 8443 (both families), TLS 1.2 on 8444
 mkdir -p "$tmp/ng/www"
 for n in 1 16385 1048576 $BIG; do bytes $n $n >"$tmp/ng/www/f$n"; done
+# for the HTTP framer: a file, and an SSI page nginx sends chunked
+mkdir -p "$tmp/ng/www/ssi"
+bytes 150000 >"$tmp/ng/www/file.bin"
+printf 'A<!--# include virtual="/file.bin" -->B' >"$tmp/ng/www/ssi/page.html"
+{ printf A; cat "$tmp/ng/www/file.bin"; printf B; } >"$tmp/page.want"
 cat >"$tmp/ng/nginx.conf" <<EOF
 daemon on;
 master_process off;
@@ -97,6 +104,10 @@ http {
 		listen $SRV4:8443 ssl;
 		listen [$SRV6]:8443 ssl;
 		ssl_protocols TLSv1.3;
+		location /ssi/ {
+			ssi on;
+			types { text/html html; }
+		}
 	}
 	server {
 		listen $SRV4:8444 ssl;
@@ -363,6 +374,44 @@ t_sendfile_plain() {
 }
 
 check "taps_send_file() without TLS: plain sendfile" t_sendfile_plain
+
+# 15. the HTTP/1.1 framer over TLS 1.3: six requests pipelined on one
+#     connection (a 150000-byte file by Content-Length, HEAD of it, an
+#     SSI page nginx sends chunked, a 404, 1 MiB, the file again), every
+#     body byte for byte; on kTLS tx+rx and on OpenSSL's record layer
+#     (LIBTAPS_NO_KTLS=1), each whole and with max_len 40000 (in parts)
+t_http_tls() {
+	local bad=0 d r env x want got i rec
+	want="200:150000:0 200:0:0 200:150002:1 404:*:0 200:1048576:0 200:150000:0"
+	for i in 0 1 2 3; do
+		d=$tmp/http$i env= x= rec="kTLS tx+rx"
+		mkdir -p "$d"
+		[ $i -ge 2 ] && env=LIBTAPS_NO_KTLS=1 rec="no kTLS"
+		[ $((i % 2)) = 1 ] && x="-x 40000"
+		r=$(env $env timeout 60 ip netns exec "$C" "$LT" http $x -t "$CA" tls.test 8443 "$d" \
+			GET:/file.bin HEAD:/file.bin GET:/ssi/page.html GET:/nope \
+			GET:/f1048576 GET:/file.bin)
+		say "$r"
+		echo "$r" | grep -q "^tls version=TLSv1.3 .* records=$rec$" ||
+			{ echo "# run $i: not TLSv1.3 with $rec"; bad=1; }
+		got=$(echo "$r" | sed -n 's/^response .*status=\([0-9]*\) body=\([0-9]*\) chunked=\([01]\).*/\1:\2:\3/p' |
+			tr '\n' ' ' | sed 's/ $//; s/404:[0-9]*:/404:*:/')
+		is "$got" "$want" "run $i ($rec $x): statuses, body sizes, chunked" || bad=1
+		echo "$r" | grep -q "^done responses=6" || { echo "# run $i: not all responses"; bad=1; }
+		cmp "$d/0.body" "$tmp/ng/www/file.bin" || bad=1
+		cmp "$d/2.body" "$tmp/page.want" || bad=1
+		grep -q "404 Not Found" "$d/3.body" || { echo "# run $i: 404 body"; bad=1; }
+		cmp "$d/4.body" "$tmp/ng/www/f1048576" || bad=1
+		cmp "$d/5.body" "$tmp/ng/www/file.bin" || bad=1
+		[ -n "$x" ] && ! echo "$r" | grep -q "^response n=0 .* parts=4$" &&
+			{ echo "# run $i: not in 4 parts"; bad=1; }
+	done
+	return $bad
+}
+
+th=$(date +%s%N)
+check "HTTP/1.1 framer over TLS vs nginx: pipelined, kTLS and userspace" t_http_tls
+echo "# HTTP framer over TLS, 4 runs: $(( ($(date +%s%N) - th) / 1000000 )) ms"
 check "nginx still up" test -f "$tmp/ng/pid"
 if grep -q "\[alert\]\|\[crit\]" "$tmp/ng/error.log"; then
 	fail "nginx logged no alert" "$(grep "\[alert\]\|\[crit\]" "$tmp/ng/error.log" | head -3)"

@@ -15,11 +15,14 @@
  *   libtaps_t many [-f lp] N M HOST PORT
  *	N connections at once on one loop, M messages each, every echo
  *	checked; "many ready=R echoed=E failed=F ms=T".
- *   libtaps_t http [-x MAXLEN] HOST PORT DIR METHOD:PATH...
+ *   libtaps_t http [-x MAXLEN] [-t CAFILE] HOST PORT DIR METHOD:PATH...
  *	the HTTP/1.1 framer: every request sent at once (pipelined) on one
  *	connection, then "response n=N status=S body=B chunked=C cl=L
  *	parts=P" per response, its body in DIR/N.body; with -x, received
  *	with max_len MAXLEN (parts reassembled).  "done responses=N".
+ *	With -t, over TLS trusting CAFILE (the server name is HOST), and
+ *	after the ready line "tls version=V cipher=C records=R" (R as
+ *	taps_tls_ktls_name() says it).
  *   FRAMERS: lp, line or http, or a stack, e.g. "lp,line" (added in that
  *	order: line nearest the application, inside lp frames).
  */
@@ -74,6 +77,15 @@ static void done_one(void)
 		taps_loop_stop(loop);
 }
 
+static void print_tls(struct taps_connection *c)
+{
+	struct taps_tls_info ti;
+
+	if (!taps_connection_tls(c, &ti))
+		printf("tls version=%s cipher=%s records=%s\n", ti.version, ti.cipher,
+		       taps_tls_ktls_name(ti.ktls));
+}
+
 static void on_ready(struct taps_connection *c, void *user)
 {
 	struct cl *cl = user;
@@ -91,6 +103,7 @@ static void on_ready(struct taps_connection *c, void *user)
 		fflush(stdout);
 	}
 	if (http_dir) {
+		print_tls(c);
 		http_send_all(c);
 		return;
 	}
@@ -343,7 +356,7 @@ int main(int argc, char **argv)
 		return 1;
 	pre = taps_preconnection_new(loop);
 	taps_preconnection_set_callbacks(pre, &cbs);
-	while ((opt = getopt(argc, argv, "if:w:p:m:L:S:x:")) != -1) {
+	while ((opt = getopt(argc, argv, "if:w:p:m:L:S:x:t:")) != -1) {
 		switch (opt) {
 		case 'i':
 			taps_preconnection_set(pre, TAPS_PROP_ISOLATE_SESSION, 1);
@@ -354,6 +367,15 @@ int main(int argc, char **argv)
 		case 'x':
 			http_max = strtoul(optarg, NULL, 0);
 			break;
+		case 't': {
+			struct taps_tls_params tp = { .ca_file = optarg };
+
+			if (taps_preconnection_set_tls(pre, &tp)) {
+				fprintf(stderr, "cannot use TLS with %s\n", optarg);
+				exit(2);
+			}
+			break;
+		}
 		case 'w':
 			taps_preconnection_set(pre, TAPS_PROP_CONN_TIMEOUT, atoi(optarg));
 			break;
