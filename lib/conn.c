@@ -1839,6 +1839,12 @@ struct taps_listener *taps_listen(struct taps_preconnection *pre, void *user)
 		listener_fail(l, -err, reason);
 		return l;
 	}
+	/* As servers do (nginx, libuv, Python's socketserver): a listener
+	 * restarted while its last connections are in TIME_WAIT binds. */
+	if (setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &(int){ 1 }, sizeof(int))) {
+		listener_fail(l, errno, "cannot set SO_REUSEADDR");
+		return l;
+	}
 	memset(&st, 0, sizeof(st));
 	st.stap_family = taps_family();
 	st.stap_port = htons(pre->local_port);

@@ -14,7 +14,7 @@
 # a refused message property against real peers (libtaps_grp).
 . "$(dirname "$0")/lib.sh"
 . "$TAPS_TOP/selftests/helpers/topo.sh"
-plan 24
+plan 25
 
 LT=$TAPS_BIN/helpers/libtaps_t
 GRP=$TAPS_BIN/helpers/libtaps_grp
@@ -556,13 +556,39 @@ print("done")' "$tmp/s.data" 2>&1)
 	return 1
 }
 
+# 25. a listener that closed first (its end of the connection in
+#     TIME_WAIT) is followed at once by a new one on the same port, as a
+#     plain server with SO_REUSEADDR is: taps_listen() sets it
+t_listener_rebind() {
+	local i tw=0 bad=0
+	echo first >"$tmp/rb1.in"
+	echo second >"$tmp/rb2.in"
+	bg ins "$CAT" -l -p tcp 7110 <"$tmp/rb1.in" >/dev/null 2>"$tmp/rb1.err"
+	for i in $(seq 100); do ins ss -Hltn "sport = :7110" | grep -q . && break; sleep 0.1; done
+	# the client keeps its side open for a second: the listener's FIN is first
+	r=$( (sleep 1) | inc "$CAT" -p tcp $SRV4 7110 2>"$tmp/rb1c.err")
+	is "$r" first "first listener's data" || bad=1
+	for i in $(seq 20); do
+		tw=$(ins ss -Htan state time-wait "sport = :7110" | wc -l)
+		[ "$tw" -gt 0 ] && break
+		sleep 0.1
+	done
+	[ "$tw" -gt 0 ] || { echo "# no TIME_WAIT on the listener's side: the test proves nothing"; bad=1; }
+	bg ins "$CAT" -l -p tcp 7110 <"$tmp/rb2.in" >/dev/null 2>"$tmp/rb2.err"
+	for i in $(seq 100); do ins ss -Hltn "sport = :7110" | grep -q . && break; sleep 0.1; done
+	r=$( (sleep 1) | inc "$CAT" -p tcp $SRV4 7110 2>"$tmp/rb2c.err")
+	is "$r" second "second listener's data, with the first's TIME_WAIT" ||
+		{ echo "# $(cat "$tmp/rb2.err" "$tmp/rb2c.err")"; bad=1; }
+	return $bad
+}
+
 # dump NAME: a server's log, as comments
 dump() { sed "s/^/# $1: /" "$tmp/$1" | tail -20; }
 
 for t in t_name_blackholed t_name_dual t_sctp_only t_listener_tcp_sctp t_line_python \
 	 t_many t_errors t_bad_frame t_raw_echo t_cat_file t_cat_modes t_listener_limit \
 	 t_listener_stop t_servers_alive t_http_nginx t_stacked_framers t_iws t_clone_group \
-	 t_clone_gone t_expire t_final t_refuse t_cat_keep t_cat_sctp; do
+	 t_clone_gone t_expire t_final t_refuse t_cat_keep t_cat_sctp t_listener_rebind; do
 	s=$(date +%s%N)
 	# each test in a subshell with a watchdog: a hang fails one test only
 	( $t ) &
