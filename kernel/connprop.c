@@ -107,6 +107,12 @@ static int taps_prop_lowat(const struct taps_connprop *p)
 	return taps_profile_low_latency(p->profile) ? TAPS_PROFILE_LOWAT : 0;
 }
 
+/* The low-water mark of DRAINED notifications (notify.c); 0: none. */
+u32 taps_connprop_lowat(const struct taps_sock *tsk)
+{
+	return taps_prop_lowat(&tsk->prop);
+}
+
 /* SO_PRIORITY of connPriority: lower is more important, 100 the default. */
 static int taps_prop_so_priority(u32 prio)
 {

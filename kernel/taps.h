@@ -205,6 +205,19 @@ struct taps_connprop {
 };
 
 /*
+ * Notifications (notify.c): @wait on the AF_TAPS socket's wait queue while
+ * @waiting; @mask subscribed kinds, TAPS_NOTE_BIT()s; @flags TAPS_NF_*.
+ */
+struct taps_notify {
+	struct wait_queue_entry	wait;
+	struct work_struct	report_work;
+	u32			mask;
+	bool			waiting;
+	unsigned long		flags;
+	atomic_t		dropped;
+};
+
+/*
  * struct taps_sock - the AF_TAPS socket ("tsk")
  * @sk: the outer sock, first so that taps_sk() is a cast
  * @state: TAPS_STATE_*; written under the socket lock, read locklessly
@@ -279,6 +292,7 @@ struct taps_sock {
 
 	/* Connection properties, under the socket lock (connprop.c) */
 	struct taps_connprop	prop;
+	struct taps_notify	notify;
 };
 
 static inline struct taps_sock *taps_sk(const struct sock *sk)
@@ -413,6 +427,16 @@ bool taps_connprop_is(int optname);
 int taps_connprop_set(struct taps_sock *tsk, int optname, sockptr_t optval, unsigned int optlen);
 int taps_connprop_get(struct taps_sock *tsk, int optname, int *val);
 int taps_connprop_query(struct taps_sock *tsk, char __user *optval, int __user *optlen);
+u32 taps_connprop_lowat(const struct taps_sock *tsk);
+
+/* notify.c */
+void taps_notify_init(struct taps_sock *tsk);
+int taps_notify_set(struct taps_sock *tsk, sockptr_t optval, unsigned int optlen);
+u32 taps_notify_mask(const struct taps_sock *tsk);
+void taps_notify_sent(struct taps_sock *tsk, struct socket *inner);
+__poll_t taps_notify_poll(const struct taps_sock *tsk);
+int taps_notify_recv(struct taps_sock *tsk, struct msghdr *msg, int flags);
+void taps_notify_release(struct taps_sock *tsk);
 
 /* race.c */
 void taps_race_init(struct taps_sock *tsk);

@@ -166,6 +166,34 @@ struct taps_properties {
 #define TAPS_CAP_PARTIAL_RELIABILITY	0x10	/* the peer negotiated it */
 #define TAPS_CAP_MULTIPATH		0x20
 
+/*
+ * Notifications (the minimal set's NOTIFICATIONS; RFC 9622 SoftError,
+ * Closed, ConnectionError): subscribe with setsockopt(fd, SOL_TAPS,
+ * TAPS_NOTIFY, &mask, sizeof(int)), mask = TAPS_NOTE_BIT(kind) | ...; each
+ * arrives on the socket's error queue (POLLERR, recvmsg(MSG_ERRQUEUE)) as
+ * one cmsg of level SOL_TAPS, type the kind, data a struct taps_note.
+ * Nothing is queued for a kind not subscribed; the queue is bounded by
+ * the socket's receive buffer (Documentation/uapi.md, "Notifications").
+ */
+#define TAPS_NOTIFY			73	/* int: TAPS_NOTE_BIT() mask */
+
+enum {
+	TAPS_NOTE_PEER_CLOSED = 1,	/* the peer closed its side (FIN, SHUTDOWN) */
+	TAPS_NOTE_PEER_ABORTED,		/* the peer aborted (RST, ABORT) */
+	TAPS_NOTE_CONN_ERROR,		/* the connection failed: tn_errno */
+	TAPS_NOTE_DRAINED,		/* not-yet-sent bytes fell below the low-water mark */
+	__TAPS_NOTE_MAX
+};
+
+#define TAPS_NOTE_BIT(kind)		(1U << (kind))
+
+struct taps_note {
+	__u32	tn_errno;	/* PEER_ABORTED, CONN_ERROR: the connection's errno */
+	__u32	tn_reserved;	/* 0 */
+	__u64	tn_value;	/* DRAINED: bytes not yet sent */
+	__u64	tn_time_ns;	/* CLOCK_MONOTONIC when it happened */
+};
+
 #define TAPS_PRIORITY_DEFAULT		100
 #define TAPS_PRIORITY_MAX		1000
 #define TAPS_ABORT_TIMEOUT_MAX		86400000	/* one day, in ms */
