@@ -39,6 +39,7 @@ static int taps_release(struct socket *sock)
 
 	taps_net_unlink(tsk);
 	lock_sock(sk);
+	taps_notify_release(tsk);
 	inner = tsk->inner;
 	WRITE_ONCE(tsk->state, TAPS_STATE_CLOSED);
 	taps_race_stop(tsk);
@@ -220,7 +221,7 @@ static __poll_t taps_poll(struct file *file, struct socket *sock, poll_table *wa
 	inner = taps_inner(tsk);
 	if (inner)
 		/* Its wakeups come to our wait queue (taps_race_won()). */
-		return inner->ops->poll(file, inner, NULL);
+		return inner->ops->poll(file, inner, NULL) | taps_notify_poll(tsk);
 
 	if (READ_ONCE(tsk->state) == TAPS_STATE_LISTENING)
 		return taps_listen_pending(tsk) ? EPOLLIN | EPOLLRDNORM : 0;
@@ -241,11 +242,15 @@ static int taps_sendmsg(struct socket *sock, struct msghdr *msg, size_t len)
 {
 	struct taps_sock *tsk = taps_sk(sock->sk);
 	struct socket *inner = taps_inner(tsk);
+	int ret;
 
 	if (!inner)
 		return -ENOTCONN;
 	taps_sync_sockopts(tsk, inner->sk);
-	return inner->ops->sendmsg(inner, msg, len);
+	ret = inner->ops->sendmsg(inner, msg, len);
+	if (ret > 0)
+		taps_notify_sent(tsk, inner);
+	return ret;
 }
 
 static int taps_recvmsg(struct socket *sock, struct msghdr *msg, size_t len, int flags)
@@ -253,6 +258,9 @@ static int taps_recvmsg(struct socket *sock, struct msghdr *msg, size_t len, int
 	struct taps_sock *tsk = taps_sk(sock->sk);
 	struct socket *inner = taps_inner(tsk);
 
+	/* Ours first (TAPS_NOTIFY), then the connection's (IP_RECVERR). */
+	if ((flags & MSG_ERRQUEUE) && taps_notify_poll(tsk))
+		return taps_notify_recv(tsk, msg, flags);
 	if (!inner)
 		return -ENOTCONN;
 	taps_sync_sockopts(tsk, inner->sk);

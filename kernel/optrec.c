@@ -25,6 +25,14 @@
  *   take every TCP option) fails that attempt with that errno, as a refused
  *   connection would, and the race goes on with the next candidate.
  *
+ * The connection properties (connprop.c) use the same records for what
+ * they map to, through taps_optrec_put(): their values are computed and
+ * bounded by the kernel, and a protocol that lacks an option (6.1's MPTCP
+ * has no TCP_USER_TIMEOUT) keeps its default instead of failing the
+ * attempt, as RFC 9622 properties are not selection properties.  A
+ * property's record and the application's own for the same option are one
+ * record: the later setsockopt() wins.
+ *
  * The records belong to the AF_TAPS socket, under its lock, and are freed
  * by release().
  */
@@ -55,23 +63,26 @@
  */
 #define TAPS_OPTREC_MAX		16
 #define TAPS_OPTREC_MAX_LEN	256
+/* The distinct options the connection properties map to (connprop.c). */
+#define TAPS_OPTREC_PROP_MAX	9
 
 /* struct taps_optrec - one option set before connect() */
 struct taps_optrec {
 	int		level;
 	int		optname;
 	unsigned int	len;
+	bool		prop;	/* a connection property's: best effort */
 	u8		val[];
 };
 
 /* struct taps_optrecs - the records of a socket, in the order first set */
 struct taps_optrecs {
 	u32			n;
-	struct taps_optrec	*rec[TAPS_OPTREC_MAX];
+	struct taps_optrec	*rec[TAPS_OPTREC_MAX + TAPS_OPTREC_PROP_MAX];
 };
 
 /* Does an option at @level go to the kernel socket @isk? */
-static bool taps_optrec_fits(int level, const struct sock *isk)
+bool taps_optrec_fits(int level, const struct sock *isk)
 {
 	switch (level) {
 	case SOL_TCP:
@@ -114,7 +125,7 @@ int taps_optrec_apply(struct taps_sock *tsk, struct socket *sock)
 		if (!taps_optrec_fits(r->rec[i]->level, sock->sk))
 			continue;
 		err = taps_optrec_set_one(sock, r->rec[i]);
-		if (err)
+		if (err && !r->rec[i]->prop)
 			return err;
 	}
 	return 0;
@@ -202,6 +213,16 @@ static int taps_optrec_find(const struct taps_optrecs *r, int level, int optname
 	return -1;
 }
 
+/* The application's own records, which TAPS_OPTREC_MAX bounds. */
+static u32 taps_optrec_user_count(const struct taps_optrecs *r)
+{
+	u32 i, n = 0;
+
+	for (i = 0; i < r->n; i++)
+		n += !r->rec[i]->prop;
+	return n;
+}
+
 /* Recording is for the Preconnection: unconnected, or after a failed race. */
 static bool taps_optrec_settable(const struct taps_sock *tsk)
 {
@@ -238,6 +259,7 @@ int taps_optrec_set(struct taps_sock *tsk, int level, int optname, sockptr_t opt
 	rec->level = level;
 	rec->optname = optname;
 	rec->len = optlen;
+	rec->prop = false;
 	if (optlen && copy_from_sockptr(rec->val, optval, optlen)) {
 		kfree(rec);
 		return -EFAULT;
@@ -257,7 +279,8 @@ int taps_optrec_set(struct taps_sock *tsk, int level, int optname, sockptr_t opt
 	}
 	r = tsk->optrecs;
 	i = taps_optrec_find(r, level, optname);
-	if (i < 0 && r->n >= TAPS_OPTREC_MAX) {
+	if (i < 0 && (taps_optrec_user_count(r) >= TAPS_OPTREC_MAX ||
+		      r->n >= ARRAY_SIZE(r->rec))) {
 		err = -ENOBUFS;
 		goto out;
 	}
@@ -311,6 +334,47 @@ out:
 	if (!err && put_user(len, optlen))
 		err = -EFAULT;
 	return err;
+}
+
+/*
+ * Record a connection property's option (connprop.c), with the socket lock
+ * held and the state checked by the caller: @val is the kernel's, at most
+ * TAPS_OPTREC_MAX_LEN bytes, one of at most TAPS_OPTREC_PROP_MAX options.
+ */
+int taps_optrec_put(struct taps_sock *tsk, int level, int optname, const void *val,
+		    unsigned int len)
+{
+	struct taps_optrec *rec;
+	struct taps_optrecs *r;
+	int i;
+
+	sock_owned_by_me(&tsk->sk);
+	if (WARN_ON_ONCE(len > TAPS_OPTREC_MAX_LEN))
+		return -EINVAL;
+	if (!tsk->optrecs) {
+		tsk->optrecs = kzalloc(sizeof(*tsk->optrecs), GFP_KERNEL_ACCOUNT);
+		if (!tsk->optrecs)
+			return -ENOMEM;
+	}
+	r = tsk->optrecs;
+	i = taps_optrec_find(r, level, optname);
+	if (i < 0 && r->n >= ARRAY_SIZE(r->rec))
+		return -ENOBUFS;
+	rec = kmalloc(struct_size(rec, val, len), GFP_KERNEL_ACCOUNT);
+	if (!rec)
+		return -ENOMEM;
+	rec->level = level;
+	rec->optname = optname;
+	rec->len = len;
+	rec->prop = true;
+	memcpy(rec->val, val, len);
+	if (i < 0) {
+		r->rec[r->n++] = rec;
+	} else {
+		kfree(r->rec[i]);
+		r->rec[i] = rec;
+	}
+	return 0;
 }
 
 /* From release(), with the socket lock held. */

@@ -45,6 +45,8 @@ void taps_sockopt_init(struct taps_sock *tsk)
 	tsk->attempt_delay_ms = 0;	/* the namespace's policy decides */
 	tsk->conn_timeout_ms = 0;
 	tsk->isolate = false;
+	taps_connprop_init(tsk);
+	taps_notify_init(tsk);
 }
 
 static bool taps_pass_level(int level)
@@ -144,6 +146,10 @@ int taps_setsockopt(struct socket *sock, int level, int optname,
 
 	if (optname == TAPS_REMOTE_ENDPOINTS)
 		return taps_set_endpoints(tsk, optval, optlen);
+	if (taps_connprop_is(optname))
+		return taps_connprop_set(tsk, optname, optval, optlen);
+	if (optname == TAPS_NOTIFY)
+		return taps_notify_set(tsk, optval, optlen);
 
 	switch (optname) {
 	case TAPS_ATTEMPT_DELAY:
@@ -253,6 +259,8 @@ int taps_getsockopt(struct socket *sock, int level, int optname,
 	}
 	if (level != SOL_TAPS)
 		return -ENOPROTOOPT;
+	if (optname == TAPS_QUERY_PROPERTIES)
+		return taps_connprop_query(tsk, optval, optlen);
 
 	if (get_user(len, optlen))
 		return -EFAULT;
@@ -276,7 +284,13 @@ int taps_getsockopt(struct socket *sock, int level, int optname,
 	case TAPS_PROTOCOLS:
 	case TAPS_ISOLATE:
 	case TAPS_SEL_FIRST ... TAPS_SEL_LAST:
-		if (optname == TAPS_ATTEMPT_DELAY)
+	case TAPS_PROP_ABORT_TIMEOUT ... TAPS_PROP_SEND_LOWAT:
+	case TAPS_NOTIFY:
+		if (optname == TAPS_NOTIFY)
+			val = taps_notify_mask(tsk);
+		else if (taps_connprop_is(optname))
+			taps_connprop_get(tsk, optname, &val);
+		else if (optname == TAPS_ATTEMPT_DELAY)
 			val = tsk->attempt_delay_ms ?: taps_policy_delay(sock_net(sk));
 		else if (optname == TAPS_ISOLATE)
 			val = tsk->isolate;

@@ -196,6 +196,27 @@ struct taps_attempt {
 	void			(*error_report)(struct sock *sk);
 };
 
+/* Connection properties as set at SOL_TAPS (connprop.c) */
+struct taps_connprop {
+	u32			abort_ms;	/* TAPS_PROP_ABORT_TIMEOUT */
+	u32			priority;	/* TAPS_PROP_PRIORITY */
+	u32			profile;	/* TAPS_PROP_CAPACITY_PROFILE */
+	u32			send_lowat;	/* TAPS_PROP_SEND_LOWAT */
+};
+
+/*
+ * Notifications (notify.c): @wait on the AF_TAPS socket's wait queue while
+ * @waiting; @mask subscribed kinds, TAPS_NOTE_BIT()s; @flags TAPS_NF_*.
+ */
+struct taps_notify {
+	struct wait_queue_entry	wait;
+	struct work_struct	report_work;
+	u32			mask;
+	bool			waiting;
+	unsigned long		flags;
+	atomic_t		dropped;
+};
+
 /*
  * struct taps_sock - the AF_TAPS socket ("tsk")
  * @sk: the outer sock, first so that taps_sk() is a cast
@@ -268,6 +289,10 @@ struct taps_sock {
 	int			priority_synced; /* SO_PRIORITY last copied */
 	int			rcvlowat_synced; /* SO_RCVLOWAT last copied */
 	u32			info_flags;	/* TAPS_INFO_F_* */
+
+	/* Connection properties, under the socket lock (connprop.c) */
+	struct taps_connprop	prop;
+	struct taps_notify	notify;
 };
 
 static inline struct taps_sock *taps_sk(const struct sock *sk)
@@ -392,6 +417,26 @@ int taps_optrec_get(struct taps_sock *tsk, int level, int optname, char __user *
 		    int __user *optlen);
 int taps_optrec_apply(struct taps_sock *tsk, struct socket *sock);
 void taps_optrec_free(struct taps_sock *tsk);
+int taps_optrec_put(struct taps_sock *tsk, int level, int optname, const void *val,
+		    unsigned int len);
+bool taps_optrec_fits(int level, const struct sock *isk);
+
+/* connprop.c */
+void taps_connprop_init(struct taps_sock *tsk);
+bool taps_connprop_is(int optname);
+int taps_connprop_set(struct taps_sock *tsk, int optname, sockptr_t optval, unsigned int optlen);
+int taps_connprop_get(struct taps_sock *tsk, int optname, int *val);
+int taps_connprop_query(struct taps_sock *tsk, char __user *optval, int __user *optlen);
+u32 taps_connprop_lowat(const struct taps_sock *tsk);
+
+/* notify.c */
+void taps_notify_init(struct taps_sock *tsk);
+int taps_notify_set(struct taps_sock *tsk, sockptr_t optval, unsigned int optlen);
+u32 taps_notify_mask(const struct taps_sock *tsk);
+void taps_notify_sent(struct taps_sock *tsk, struct socket *inner);
+__poll_t taps_notify_poll(const struct taps_sock *tsk);
+int taps_notify_recv(struct taps_sock *tsk, struct msghdr *msg, int flags);
+void taps_notify_release(struct taps_sock *tsk);
 
 /* race.c */
 void taps_race_init(struct taps_sock *tsk);

@@ -341,6 +341,9 @@ static void rnd_level(struct rnd *r, int *level, int *name)
 	}
 	*level = lv[i].level;
 	*name = chance(r, 95) ? (int)below(r, lv[i].max + 1) : (int)next(r);
+	/* The connection properties and TAPS_QUERY_PROPERTIES: 64..72. */
+	if (*level == SOL_TAPS && chance(r, 30))
+		*name = 60 + below(r, 16);
 }
 
 static int op_setsockopt(struct rnd *r)

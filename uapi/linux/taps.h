@@ -115,6 +115,90 @@ struct taps_info {
 #define TAPS_INFO_F_ISOLATED	0x4	/* TAPS_ISOLATE: the cache was not used */
 
 /*
+ * Connection properties (RFC 9622 section 8.1), int each, at SOL_TAPS.
+ * Set before connect() they are recorded and applied to every attempt and
+ * kernel listener; set on a connection they are applied to it at once.
+ * Each maps to what the connection's protocol has: Documentation/uapi.md,
+ * "Connection properties", has the table.
+ */
+#define TAPS_PROP_ABORT_TIMEOUT		64	/* connTimeout: ms, 0..86400000, 0: protocol's */
+#define TAPS_PROP_PRIORITY		65	/* connPriority: 0..1000, default 100 */
+#define TAPS_PROP_CAPACITY_PROFILE	66	/* connCapacityProfile: TAPS_PROFILE_* */
+#define TAPS_PROP_SEND_LOWAT		67	/* bytes not yet sent before POLLOUT, 0: default */
+
+/* TAPS_PROP_CAPACITY_PROFILE values (RFC 9622 section 8.1.6) */
+enum {
+	TAPS_PROFILE_DEFAULT = 0,
+	TAPS_PROFILE_SCAVENGER,
+	TAPS_PROFILE_INTERACTIVE,	/* Low Latency/Interactive */
+	TAPS_PROFILE_LOW_LATENCY,	/* Low Latency/Non-Interactive */
+	TAPS_PROFILE_CONSTANT_RATE,	/* Constant-Rate Streaming */
+	TAPS_PROFILE_CAPACITY_SEEKING,
+};
+
+/*
+ * getsockopt(fd, SOL_TAPS, TAPS_QUERY_PROPERTIES, &p, &len): the minimal
+ * set's QUERY_PROPERTIES, read only.  As TAPS_INFO: a shorter len gets the
+ * leading part (len is set to what was copied), fields are only appended.
+ */
+#define TAPS_QUERY_PROPERTIES		72	/* struct taps_properties */
+
+struct taps_properties {
+	__u32	tp_protocol;		/* IPPROTO_* of the connection; 0 before */
+	__u32	tp_caps;		/* TAPS_CAP_* of the connection; 0 before */
+	__u32	tp_path_mtu;		/* bytes; 0: unknown */
+	__u32	tp_singular_max;	/* singularTransmissionMsgMaxLen; 0: n/a */
+	__u64	tp_send_msg_max;	/* sendMsgMaxLen; ~0: unlimited */
+	__u64	tp_recv_msg_max;	/* recvMsgMaxLen; ~0: unlimited */
+	__u32	tp_zero_rtt_max;	/* zeroRTTMsgMaxLen: early data, bytes */
+	__u32	tp_abort_timeout;	/* TAPS_PROP_* as set */
+	__u32	tp_priority;
+	__u32	tp_capacity_profile;
+	__u32	tp_send_lowat;
+	__u32	tp_user_timeout;	/* ms: the protocol's own, in force; 0: none */
+};
+
+/* tp_caps */
+#define TAPS_CAP_RELIABLE		0x01
+#define TAPS_CAP_ORDERED		0x02
+#define TAPS_CAP_CONGESTION_CONTROL	0x04
+#define TAPS_CAP_MULTISTREAMING		0x08
+#define TAPS_CAP_PARTIAL_RELIABILITY	0x10	/* the peer negotiated it */
+#define TAPS_CAP_MULTIPATH		0x20
+
+/*
+ * Notifications (the minimal set's NOTIFICATIONS; RFC 9622 SoftError,
+ * Closed, ConnectionError): subscribe with setsockopt(fd, SOL_TAPS,
+ * TAPS_NOTIFY, &mask, sizeof(int)), mask = TAPS_NOTE_BIT(kind) | ...; each
+ * arrives on the socket's error queue (POLLERR, recvmsg(MSG_ERRQUEUE)) as
+ * one cmsg of level SOL_TAPS, type the kind, data a struct taps_note.
+ * Nothing is queued for a kind not subscribed; the queue is bounded by
+ * the socket's receive buffer (Documentation/uapi.md, "Notifications").
+ */
+#define TAPS_NOTIFY			73	/* int: TAPS_NOTE_BIT() mask */
+
+enum {
+	TAPS_NOTE_PEER_CLOSED = 1,	/* the peer closed its side (FIN, SHUTDOWN) */
+	TAPS_NOTE_PEER_ABORTED,		/* the peer aborted (RST, ABORT) */
+	TAPS_NOTE_CONN_ERROR,		/* the connection failed: tn_errno */
+	TAPS_NOTE_DRAINED,		/* not-yet-sent bytes fell below the low-water mark */
+	__TAPS_NOTE_MAX
+};
+
+#define TAPS_NOTE_BIT(kind)		(1U << (kind))
+
+struct taps_note {
+	__u32	tn_errno;	/* PEER_ABORTED, CONN_ERROR: the connection's errno */
+	__u32	tn_reserved;	/* 0 */
+	__u64	tn_value;	/* DRAINED: bytes not yet sent */
+	__u64	tn_time_ns;	/* CLOCK_MONOTONIC when it happened */
+};
+
+#define TAPS_PRIORITY_DEFAULT		100
+#define TAPS_PRIORITY_MAX		1000
+#define TAPS_ABORT_TIMEOUT_MAX		86400000	/* one day, in ms */
+
+/*
  * Generic netlink family "taps" (version 1): system policy, cached state,
  * connections and counters of the caller's network namespace.
  * Documentation/netlink.md describes every command and attribute.
