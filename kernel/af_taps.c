@@ -362,7 +362,7 @@ static int taps_shutdown(struct socket *sock, int how)
 	return err;
 }
 
-static const struct proto_ops taps_stream_ops = {
+static const struct proto_ops taps_ops = {
 	.family		= PF_TAPS,
 	.owner		= THIS_MODULE,
 	.release	= taps_release,
@@ -441,8 +441,8 @@ static int taps_create(struct net *net, struct socket *sock, int protocol,
 {
 	struct sock *sk;
 
-	/* SOCK_SEQPACKET and SOCK_DGRAM come with the message services. */
-	if (sock->type != SOCK_STREAM)
+	/* SOCK_DGRAM is not there yet (issue 12). */
+	if (sock->type != SOCK_STREAM && sock->type != SOCK_SEQPACKET)
 		return -ESOCKTNOSUPPORT;
 	if (protocol != 0)
 		return -EPROTONOSUPPORT;
@@ -451,7 +451,7 @@ static int taps_create(struct net *net, struct socket *sock, int protocol,
 	if (!sk)
 		return -ENOBUFS;
 
-	sock->ops = &taps_stream_ops;
+	sock->ops = &taps_ops;
 	sock->state = SS_UNCONNECTED;
 	sock_init_data(sock, sk);
 	sk->sk_protocol = protocol;

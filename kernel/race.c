@@ -153,7 +153,7 @@ static void taps_attempt_failed(struct taps_sock *tsk, const struct taps_candida
 	 * says nothing about the destination to other sockets.
 	 */
 	if (!tsk->isolate && taps_err_rank(err))
-		taps_cache_update(net, tsk->sk.sk_uid, c, err, 0);
+		taps_cache_update(net, tsk->sk.sk_uid, tsk->sk.sk_type, c, err, 0);
 	taps_nl_conn_event(tsk, TAPS_EVENT_ATTEMPT_FAILED, c, err);
 }
 
@@ -288,7 +288,8 @@ static void taps_race_won(struct taps_sock *tsk, struct taps_attempt *at)
 			   TAPS_STATS_A_WINS_INET6);
 	taps_stat_connect_time(net, tsk->connect_us);
 	if (!tsk->isolate)
-		taps_cache_update(net, sk->sk_uid, c, 0, ktime_us_delta(now, at->start));
+		taps_cache_update(net, sk->sk_uid, sk->sk_type, c, 0,
+				  ktime_us_delta(now, at->start));
 	kfree(at);
 	taps_race_free(tsk);
 
@@ -431,17 +432,18 @@ static enum hrtimer_restart taps_timeout_timer_fn(struct hrtimer *timer)
 }
 
 /*
- * Protocols for a SOCK_STREAM race, in preference order.  TCP, SCTP on
- * stream 0 and MPTCP all give a reliable, ordered, congestion-controlled
- * byte stream (RFC 9621 section 4.2, protocol stack equivalence).  What
- * the application prefers comes first (*@n_pref of them), the rest in the
- * system policy's @order.  The policy's prohibitions are applied after.
+ * Protocols for a race, in preference order.  For SOCK_STREAM, TCP, SCTP
+ * on stream 0 and MPTCP all give a reliable, ordered, congestion-controlled
+ * byte stream (RFC 9621 section 4.2, protocol stack equivalence); for
+ * SOCK_SEQPACKET only what keeps message boundaries (taps_type_protocols()).
+ * What the application prefers comes first (*@n_pref of them), the rest in
+ * the system policy's @order.  The policy's prohibitions are applied after.
  */
 int taps_gather_protocols(const struct taps_sock *tsk, const u8 *order, int *proto,
 			  int *n_pref, bool listener)
 {
 	const u8 *sel = tsk->sel;
-	u32 mask = tsk->protocols, pref = 0;
+	u32 mask = tsk->protocols & taps_type_protocols(tsk->sk.sk_type), pref = 0;
 	int n = 0, i;
 
 	*n_pref = 0;
@@ -665,7 +667,7 @@ static int taps_gather(struct taps_sock *tsk, const struct taps_endpoint *first)
 	taps_cand_sort(tsk->cand, n, TAPS_KEY_SLOT);
 	if (tsk->isolate) {
 		tsk->info_flags |= TAPS_INFO_F_ISOLATED;
-	} else if (taps_cache_rank(net, tsk->sk.sk_uid, tsk->cand, n, &hit)) {
+	} else if (taps_cache_rank(net, tsk->sk.sk_uid, tsk->sk.sk_type, tsk->cand, n, &hit)) {
 		taps_stat_inc(net, hit ? TAPS_STATS_A_CACHE_HITS : TAPS_STATS_A_CACHE_MISSES);
 		if (taps_cand_sort(tsk->cand, n, TAPS_KEY_RANK))
 			tsk->info_flags |= TAPS_INFO_F_CACHED;

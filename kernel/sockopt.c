@@ -41,7 +41,7 @@ static const u8 taps_sel_default[TAPS_SEL_COUNT] = {
 void taps_sockopt_init(struct taps_sock *tsk)
 {
 	memcpy(tsk->sel, taps_sel_default, sizeof(tsk->sel));
-	tsk->protocols = TAPS_P_TCP | TAPS_P_SCTP;
+	tsk->protocols = (TAPS_P_TCP | TAPS_P_SCTP) & taps_type_protocols(tsk->sk.sk_type);
 	tsk->attempt_delay_ms = 0;	/* the namespace's policy decides */
 	tsk->conn_timeout_ms = 0;
 	tsk->isolate = false;
@@ -175,7 +175,7 @@ int taps_setsockopt(struct socket *sock, int level, int optname,
 			tsk->conn_timeout_ms = val;
 		break;
 	case TAPS_PROTOCOLS:
-		if (!val || (val & ~TAPS_P_ALL))
+		if (!val || (val & ~taps_type_protocols(sk->sk_type)))
 			err = -EINVAL;
 		else
 			tsk->protocols = val;

@@ -68,6 +68,16 @@ static inline int taps_proto_of_bit(u32 bit)
 	return 0;
 }
 
+/*
+ * The protocols a socket type may race (TAPS_P_*): SOCK_STREAM any byte
+ * stream; SOCK_SEQPACKET SCTP one-to-one, whose messages keep their
+ * boundaries (Documentation/uapi.md, "SOCK_SEQPACKET").
+ */
+static inline u32 taps_type_protocols(int type)
+{
+	return type == SOCK_SEQPACKET ? TAPS_P_SCTP : TAPS_P_ALL;
+}
+
 /* An address prefix or remote address, as policy rules and the cache key it. */
 struct taps_addr {
 	u16			family;
@@ -319,11 +329,11 @@ void taps_stat_connect_time(struct net *net, u64 us);
 /* cache.c */
 void taps_cache_init(struct taps_cache *c);
 void taps_cache_exit(struct taps_cache *c);
-bool taps_cache_rank(struct net *net, kuid_t uid, struct taps_candidate *cand, u32 n,
-		     bool *hit);
+bool taps_cache_rank(struct net *net, kuid_t uid, u32 type, struct taps_candidate *cand,
+		     u32 n, bool *hit);
 u32 taps_cache_count(struct net *net);
-void taps_cache_update(struct net *net, kuid_t uid, const struct taps_candidate *c, int err,
-		       u32 rtt_us);
+void taps_cache_update(struct net *net, kuid_t uid, u32 type, const struct taps_candidate *c,
+		       int err, u32 rtt_us);
 void taps_cache_shrink(struct net *net, u32 size);
 int taps_cache_del(struct net *net, const struct taps_addr *a, u8 prefixlen);
 void taps_cache_flush(struct net *net);

@@ -416,7 +416,9 @@ static int op_connect_fresh(struct rnd *r)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET,
 				   .sin_port = htons(PORT_BOTH + below(r, 5)) };
-	int fd = socket(fam, SOCK_STREAM | SOCK_CLOEXEC, 0), p = 1 + below(r, 3);
+	/* A quarter of them message sockets, which race SCTP only. */
+	int type = chance(r, 25) ? SOCK_SEQPACKET : SOCK_STREAM;
+	int fd = socket(fam, type | SOCK_CLOEXEC, 0), p = 1 + below(r, 3);
 
 	if (fd < 0)
 		return -1;
@@ -445,7 +447,8 @@ static int op_connect_fresh(struct rnd *r)
 static int op_listener(struct rnd *r)
 {
 	struct sockaddr_taps st = { .stap_family = fam };
-	int fd = socket(fam, SOCK_STREAM | SOCK_CLOEXEC, 0), p = 1 + below(r, 7);
+	int type = chance(r, 25) ? SOCK_SEQPACKET : SOCK_STREAM;
+	int fd = socket(fam, type | SOCK_CLOEXEC, 0), p = 1 + below(r, 7);
 
 	if (fd < 0)
 		return -1;
