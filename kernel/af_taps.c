@@ -56,9 +56,11 @@ static int taps_release(struct socket *sock)
 	if (inner) {
 		/* SO_LINGER {1, 0} on the AF_TAPS socket aborts (RST). */
 		taps_sync_sockopts(tsk, inner->sk);
+		taps_frame_release(tsk);
 		taps_inner_release(inner);
 		tsk->inner = NULL;
 	}
+	taps_frame_release(tsk);	/* a race that did not pick TCP */
 
 	lock_sock(sk);
 	sk->sk_state = TCP_CLOSE;
@@ -218,9 +220,11 @@ static __poll_t taps_poll(struct file *file, struct socket *sock, poll_table *wa
 
 	sock_poll_wait(file, sock, wait);
 	inner = taps_inner(tsk);
-	if (inner)
+	if (inner) {
 		/* Its wakeups come to our wait queue (taps_race_won()). */
-		return inner->ops->poll(file, inner, NULL);
+		mask = inner->ops->poll(file, inner, NULL);
+		return tsk->frame ? taps_frame_poll(tsk, mask) : mask;
+	}
 
 	if (READ_ONCE(tsk->state) == TAPS_STATE_LISTENING)
 		return taps_listen_pending(tsk) ? EPOLLIN | EPOLLRDNORM : 0;
@@ -245,6 +249,8 @@ static int taps_sendmsg(struct socket *sock, struct msghdr *msg, size_t len)
 	if (!inner)
 		return -ENOTCONN;
 	taps_sync_sockopts(tsk, inner->sk);
+	if (tsk->frame)
+		return taps_frame_sendmsg(tsk, msg, len);
 	return inner->ops->sendmsg(inner, msg, len);
 }
 
@@ -256,6 +262,8 @@ static int taps_recvmsg(struct socket *sock, struct msghdr *msg, size_t len, int
 	if (!inner)
 		return -ENOTCONN;
 	taps_sync_sockopts(tsk, inner->sk);
+	if (tsk->frame)
+		return taps_frame_recvmsg(tsk, msg, len, flags);
 	return inner->ops->recvmsg(inner, msg, len, flags);
 }
 
@@ -269,6 +277,9 @@ static ssize_t taps_sendpage(struct socket *sock, struct page *page, int offset,
 
 	if (!inner)
 		return -ENOTCONN;
+	/* Framed: each page is a message, through taps_sendmsg(). */
+	if (tsk->frame)
+		return sock_no_sendpage(sock, page, offset, size, flags);
 	taps_sync_sockopts(tsk, inner->sk);
 	/* As kernel_sendpage(): a copy through sendmsg when there is none. */
 	sendpage = READ_ONCE(inner->ops)->sendpage ?: sock_no_sendpage;
@@ -285,9 +296,9 @@ static ssize_t taps_splice_read(struct socket *sock, loff_t *ppos, struct pipe_i
 		return -ENOTCONN;
 	ops = READ_ONCE(inner->ops);
 	/* As sock_splice_read(); a kernel AF_TAPS socket has no file for
-	 * the protocol to look at.
+	 * the protocol to look at.  Framed TCP would hand out the headers.
 	 */
-	if (!ops->splice_read || !inner->file)
+	if (!ops->splice_read || !inner->file || taps_sk(sock->sk)->frame)
 		return -EINVAL;
 	return ops->splice_read(inner, ppos, pipe, len, flags);
 }
@@ -298,7 +309,7 @@ static void taps_splice_eof(struct socket *sock)
 	struct socket *inner = taps_inner(taps_sk(sock->sk));
 	const struct proto_ops *ops;
 
-	if (!inner)
+	if (!inner || taps_sk(sock->sk)->frame)
 		return;
 	ops = READ_ONCE(inner->ops);
 	if (ops->splice_eof)
@@ -348,6 +359,12 @@ static int taps_shutdown(struct socket *sock, int how)
 		      taps_listen_shutdown(tsk, how) : -ENOTCONN;
 		release_sock(sock->sk);
 		return err;
+	}
+	/* Framed: what the kernel keeps of a message goes before the FIN. */
+	if (tsk->frame && how != SHUT_RD) {
+		err = taps_frame_shutdown(tsk);
+		if (err)
+			return err;
 	}
 	err = inner->ops->shutdown(inner, how);
 	/* Nothing more to send: the Connection is Closing (RFC 9622 11.1.1). */

@@ -297,6 +297,13 @@ static void taps_race_won(struct taps_sock *tsk, struct taps_attempt *at)
 	 * poll, epoll, blocking calls and kTLS all sleep on sk_sleep(sk).
 	 */
 	taps_redirect_wq(isk, sk->sk_socket);
+	/* A message socket's TCP carries frames; any other needs none.
+	 * (@c went with the candidates: tsk->protocol is its protocol.)
+	 */
+	if (tsk->frame && tsk->protocol == IPPROTO_TCP)
+		taps_frame_attach(tsk, inner);
+	else
+		taps_frame_release(tsk);
 	tsk->inner = inner;
 	sk->sk_state = TCP_ESTABLISHED;
 	sk->sk_socket->state = SS_CONNECTED;
@@ -476,6 +483,10 @@ int taps_gather_protocols(const struct taps_sock *tsk, const u8 *order, int *pro
 		break;
 	}
 
+	/* Messages: SCTP carries them natively, framed TCP is the fallback. */
+	if (tsk->sk.sk_type == SOCK_SEQPACKET &&
+	    sel[taps_sel_idx(TAPS_SEL_MULTISTREAMING)] != TAPS_PREF_AVOID)
+		pref |= TAPS_P_SCTP;
 	/* A listener's MPTCP socket takes plain TCP too, on the same port. */
 	if (listener && (mask & TAPS_P_MPTCP))
 		mask &= ~TAPS_P_TCP;
@@ -697,6 +708,11 @@ int taps_race_start(struct taps_sock *tsk, const struct taps_endpoint *first)
 	err = taps_gather(tsk, first);
 	if (err)
 		return err;
+	if (tsk->sk.sk_type == SOCK_SEQPACKET && (tsk->protocols & TAPS_P_TCP)) {
+		err = taps_frame_alloc(tsk);
+		if (err)
+			return err;
+	}
 	/* Later attempts start from a work item, with these credentials. */
 	put_cred(tsk->cred);
 	tsk->cred = get_current_cred();

@@ -75,7 +75,7 @@ static inline int taps_proto_of_bit(u32 bit)
  */
 static inline u32 taps_type_protocols(int type)
 {
-	return type == SOCK_SEQPACKET ? TAPS_P_SCTP : TAPS_P_ALL;
+	return type == SOCK_SEQPACKET ? TAPS_P_SCTP | TAPS_P_TCP : TAPS_P_ALL;
 }
 
 /* An address prefix or remote address, as policy rules and the cache key it. */
@@ -252,6 +252,12 @@ struct taps_sock {
 	struct socket		*listeners[TAPS_NPROTO];
 	u32			n_listeners;
 
+	/* SOCK_SEQPACKET that may race TCP: the framing (frame.c), or NULL.
+	 * Allocated and attached under the socket lock before the connection
+	 * is published, read with it (taps_inner()), freed at release.
+	 */
+	struct taps_frame	*frame;
+
 	/* Protocol-level options set before connect() (optrec.c) */
 	struct taps_optrecs	*optrecs;
 
@@ -354,6 +360,8 @@ void taps_nl_conn_event(struct taps_sock *tsk, int cmd, const struct taps_candid
 void taps_nl_cache_event(struct net *net, const struct taps_cache_entry *e);
 
 /* inner.c */
+struct taps_frame;
+
 struct taps_owner {
 	const struct cred	*cred;
 	struct mem_cgroup	*memcg;
@@ -409,6 +417,17 @@ int taps_gather_protocols(const struct taps_sock *tsk, const u8 *order, int *pro
 			  int *n_pref, bool listener);
 int taps_race_start(struct taps_sock *tsk, const struct taps_endpoint *first);
 void taps_race_stop(struct taps_sock *tsk);
+
+/* frame.c */
+struct taps_frame *taps_frame_new(void);
+int taps_frame_alloc(struct taps_sock *tsk);
+void taps_frame_attach(struct taps_sock *tsk, struct socket *sock);
+void taps_frame_release(struct taps_sock *tsk);
+bool taps_frame_owns(const struct taps_sock *tsk, const struct sock *isk);
+int taps_frame_sendmsg(struct taps_sock *tsk, struct msghdr *msg, size_t len);
+int taps_frame_recvmsg(struct taps_sock *tsk, struct msghdr *msg, size_t len, int flags);
+__poll_t taps_frame_poll(struct taps_sock *tsk, __poll_t mask);
+int taps_frame_shutdown(struct taps_sock *tsk);
 
 /* sockopt.c */
 int taps_setsockopt(struct socket *sock, int level, int optname,

@@ -12,11 +12,13 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -118,7 +120,7 @@ static void echo_loop(int fd)
 	ssize_t n;
 	int parts;
 
-	while (buf && (n = recv_msg(fd, buf, ECHO_BUF, &parts)) > 0)
+	while (buf && (n = recv_msg(fd, buf, ECHO_BUF, &parts)) >= 0)
 		if (send(fd, buf, n, 0) != n)
 			break;
 	free(buf);
@@ -139,8 +141,11 @@ static pid_t echo_server(int lfd)
 	return pid;
 }
 
-/* Send every size, then read every echo back: boundaries and bytes. */
-static void exchange(struct __test_metadata *_metadata, int fd)
+/*
+ * Send every size, then read every echo back: boundaries and bytes.
+ * @empty: an empty message first (framed TCP carries one, SCTP cannot).
+ */
+static void exchange(struct __test_metadata *_metadata, int fd, bool empty)
 {
 	char *out = malloc(BIG), *in = malloc(ECHO_BUF);
 	unsigned int i;
@@ -148,6 +153,11 @@ static void exchange(struct __test_metadata *_metadata, int fd)
 
 	ASSERT_NE(NULL, out);
 	ASSERT_NE(NULL, in);
+	if (empty) {
+		ASSERT_EQ(0, send(fd, "", 0, 0));
+		ASSERT_EQ(0, recv_msg(fd, in, ECHO_BUF, &parts));
+		EXPECT_EQ(1, parts);
+	}
 	for (i = 0; i < N_SIZES; i++) {
 		fill(out, sizes[i], i);
 		ASSERT_EQ((ssize_t)sizes[i], send(fd, out, sizes[i], 0)) TH_LOG("send %zu: %s",
@@ -246,9 +256,15 @@ TEST(defaults_and_options)
 	v = TAPS_P_MPTCP;
 	EXPECT_EQ(-1, setsockopt(fd, SOL_TAPS, TAPS_PROTOCOLS, &v, sizeof(v)));
 	EXPECT_EQ(EINVAL, errno);
-	v = TAPS_P_TCP;
+	v = TAPS_P_TCP | TAPS_P_MPTCP;
 	EXPECT_EQ(-1, setsockopt(fd, SOL_TAPS, TAPS_PROTOCOLS, &v, sizeof(v)));
 	EXPECT_EQ(EINVAL, errno);
+	len = sizeof(v);
+	ASSERT_EQ(0, getsockopt(fd, SOL_TAPS, TAPS_PROTOCOLS, &v, &len));
+	EXPECT_EQ(TAPS_P_SCTP, v);
+	/* Framed TCP: only when the application allows it. */
+	v = TAPS_P_TCP;
+	EXPECT_EQ(0, setsockopt(fd, SOL_TAPS, TAPS_PROTOCOLS, &v, sizeof(v)));
 	v = TAPS_P_SCTP;
 	EXPECT_EQ(0, setsockopt(fd, SOL_TAPS, TAPS_PROTOCOLS, &v, sizeof(v)));
 	/* Not connected: what a plain SCTP one-to-one socket says. */
@@ -280,7 +296,7 @@ TEST_F(sctp_srv, plain_sctp_server)
 	EXPECT_EQ(TAPS_STATE_ESTABLISHED, ti.ti_state);
 	EXPECT_EQ(IPPROTO_SCTP, ti.ti_protocol);
 	EXPECT_EQ(1, ti.ti_candidates);
-	exchange(_metadata, fd);
+	exchange(_metadata, fd, false);
 	close(fd);
 }
 
@@ -447,7 +463,7 @@ TEST_F(taps_lsn, plain_sctp_client)
 		_exit(0);
 	}
 	close(afd);
-	exchange(_metadata, fd);
+	exchange(_metadata, fd, false);
 	close(fd);
 }
 
@@ -461,7 +477,7 @@ TEST_F(taps_lsn, taps_both_sides)
 	self->echo = echo_server(self->lfd);
 	ASSERT_EQ(0, connect(fd, (void *)&sin6, sizeof(sin6))) TH_LOG("%s", strerror(errno));
 	EXPECT_EQ(IPPROTO_SCTP, info_of(fd).ti_protocol);
-	exchange(_metadata, fd);
+	exchange(_metadata, fd, false);
 	/* EOF after the peer closes: 0 without MSG_EOR. */
 	kill(self->echo, SIGKILL);
 	waitpid(self->echo, NULL, 0);
@@ -524,6 +540,452 @@ TEST_F(sctp_srv, as_nobody)
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
+/* ---- SOCK_SEQPACKET over framed TCP ---- */
+
+static int set_protocols(int fd, int p)
+{
+	return setsockopt(fd, SOL_TAPS, TAPS_PROTOCOLS, &p, sizeof(p));
+}
+
+/* An AF_TAPS SOCK_SEQPACKET listener on loopback taking @protocols. */
+static int taps_seq_listener(int protocols, int *port)
+{
+	struct sockaddr_taps st = { .stap_family = taps_family() };
+	int fd = taps_socket(SOCK_SEQPACKET);
+
+	if (fd < 0 || set_protocols(fd, protocols) ||
+	    bind(fd, (void *)&st, sizeof(st)) || listen(fd, 16))
+		return -1;
+	*port = port_of(fd);
+	return fd;
+}
+
+static int taps_seq_connect(int protocols, int port)
+{
+	struct sockaddr_in sin = lo4(port);
+	int fd = taps_socket(SOCK_SEQPACKET);
+
+	if (fd < 0 || set_protocols(fd, protocols) || connect(fd, (void *)&sin, sizeof(sin)))
+		return -1;
+	return fd;
+}
+
+static int plain_connect(int proto, int port)
+{
+	struct sockaddr_in sin = lo4(port);
+	int fd = socket(AF_INET, SOCK_STREAM, proto);
+
+	if (fd < 0 || connect(fd, (void *)&sin, sizeof(sin)))
+		return -1;
+	return fd;
+}
+
+static int read_all(int fd, void *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = read(fd, (char *)buf + got, len - got);
+
+		if (n <= 0)
+			return -1;
+		got += n;
+	}
+	return 0;
+}
+
+/* Write @len bytes one at a time: every segmentation of the stream. */
+static int write_bytewise(int fd, const void *buf, size_t len)
+{
+	int one = 1;
+	size_t i;
+
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	for (i = 0; i < len; i++)
+		if (write(fd, (const char *)buf + i, 1) != 1)
+			return -1;
+	return 0;
+}
+
+FIXTURE(framed)
+{
+	int lfd;
+	int port;
+	pid_t echo;
+};
+
+FIXTURE_SETUP(framed)
+{
+	ASSERT_EQ(0, netns_lo());
+	self->lfd = taps_seq_listener(TAPS_P_TCP, &self->port);
+	ASSERT_LE(0, self->lfd) TH_LOG("listener: %s", strerror(errno));
+	self->echo = 0;
+}
+
+FIXTURE_TEARDOWN(framed)
+{
+	if (self->echo > 0) {
+		kill(self->echo, SIGKILL);
+		waitpid(self->echo, NULL, 0);
+	}
+	close(self->lfd);
+}
+
+/* AF_TAPS on both sides over TCP: sizes 0, 1, 1000, 65536, interleaved. */
+TEST_F(framed, taps_both_sides)
+{
+	struct taps_info ti;
+	int fd, afd;
+
+	self->echo = echo_server(self->lfd);
+	fd = taps_seq_connect(TAPS_P_SCTP | TAPS_P_TCP, self->port);
+	ASSERT_LE(0, fd) TH_LOG("connect: %s", strerror(errno));
+	ti = info_of(fd);
+	EXPECT_EQ(IPPROTO_TCP, ti.ti_protocol);
+	/* SCTP first (refused: no SCTP listener), then TCP at once. */
+	EXPECT_EQ(2, ti.ti_candidates);
+	EXPECT_EQ(1, ti.ti_failed);
+	EXPECT_EQ(1, ti.ti_winner);
+	exchange(_metadata, fd, true);
+	close(fd);
+
+	/* The accepted side is framed too. */
+	fd = taps_seq_connect(TAPS_P_TCP, self->port);
+	ASSERT_LE(0, fd);
+	kill(self->echo, SIGKILL);
+	waitpid(self->echo, NULL, 0);
+	self->echo = 0;
+	afd = accept(self->lfd, NULL, NULL);
+	ASSERT_LE(0, afd);
+	EXPECT_EQ(IPPROTO_TCP, info_of(afd).ti_protocol);
+	self->echo = fork();
+	if (self->echo == 0) {
+		echo_loop(afd);
+		_exit(0);
+	}
+	close(afd);
+	exchange(_metadata, fd, true);
+	close(fd);
+}
+
+/* Partial reads at every boundary, as over SCTP. */
+TEST_F(framed, partial_reads)
+{
+	static const size_t lens[] = { 1, 1000, BIG };
+	unsigned int i, k, seed = 0;
+	char *buf = malloc(BIG);
+	int fd, afd;
+
+	ASSERT_NE(NULL, buf);
+	fd = taps_seq_connect(TAPS_P_TCP, self->port);
+	ASSERT_LE(0, fd);
+	afd = accept(self->lfd, NULL, NULL);
+	ASSERT_LE(0, afd);
+	for (i = 0; i < 3; i++) {
+		const size_t cuts[] = { 1, lens[i] / 2, lens[i] - 1, lens[i] };
+
+		for (k = 0; k < 4; k++, seed++) {
+			if (!cuts[k])
+				continue;
+			fill(buf, lens[i], seed);
+			ASSERT_EQ((ssize_t)lens[i], send(afd, buf, lens[i], 0));
+			ASSERT_EQ(1, send(afd, "z", 1, 0));
+			split_read(_metadata, fd, lens[i], cuts[k], seed);
+			memset(buf, 0, 2);
+			ASSERT_EQ(1, recv(fd, buf, BIG, 0));
+			EXPECT_EQ('z', buf[0]);
+		}
+	}
+	close(afd);
+	close(fd);
+	free(buf);
+}
+
+/* The bytes on the wire are Documentation/framing.md's, both ways. */
+TEST_F(framed, wire_format)
+{
+	static const unsigned char two[] = { 0, 0, 0, 3, 'a', 'b', 'c', 0, 0, 0, 0,
+					     0, 0, 0, 2, 'h', 'i' };
+	unsigned char got[sizeof(two)];
+	struct iovec iov;
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+	char buf[16];
+	int pfd, afd, fd;
+
+	/* A plain TCP peer writing frames a byte at a time. */
+	pfd = plain_connect(IPPROTO_TCP, self->port);
+	ASSERT_LE(0, pfd);
+	afd = accept(self->lfd, NULL, NULL);
+	ASSERT_LE(0, afd);
+	ASSERT_EQ(0, write_bytewise(pfd, two, sizeof(two)));
+	iov = (struct iovec){ buf, sizeof(buf) };
+	ASSERT_EQ(3, recvmsg(afd, &m, 0));
+	EXPECT_TRUE(m.msg_flags & MSG_EOR);
+	EXPECT_EQ(0, memcmp(buf, "abc", 3));
+	m.msg_flags = 0;
+	ASSERT_EQ(0, recvmsg(afd, &m, 0));
+	EXPECT_TRUE(m.msg_flags & MSG_EOR);
+	m.msg_flags = 0;
+	ASSERT_EQ(2, recvmsg(afd, &m, 0));
+	EXPECT_TRUE(m.msg_flags & MSG_EOR);
+	/* And what AF_TAPS writes, read raw. */
+	ASSERT_EQ(3, send(afd, "abc", 3, 0));
+	ASSERT_EQ(0, send(afd, "", 0, 0));
+	ASSERT_EQ(2, send(afd, "hi", 2, 0));
+	ASSERT_EQ(0, read_all(pfd, got, sizeof(got)));
+	EXPECT_EQ(0, memcmp(got, two, sizeof(two)));
+	/* The end of the stream at a frame boundary: 0 without MSG_EOR. */
+	close(pfd);
+	m.msg_flags = 0;
+	EXPECT_EQ(0, recvmsg(afd, &m, 0));
+	EXPECT_FALSE(m.msg_flags & MSG_EOR);
+	close(afd);
+
+	/* Things a framed socket refuses. */
+	fd = taps_seq_connect(TAPS_P_TCP, self->port);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-1, recv(fd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	EXPECT_EQ(-1, setsockopt(fd, IPPROTO_TCP, TCP_ULP, "tls", 3));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	close(fd);
+}
+
+/* A length above TAPS_FRAME_MAX_LEN: EMSGSIZE, nothing delivered, RST. */
+TEST_F(framed, malicious_length)
+{
+	static const unsigned char hdrs[][4] = {
+		{ 0xff, 0xff, 0xff, 0xff }, { 0x01, 0x00, 0x00, 0x01 },
+	};
+	size_t big = TAPS_FRAME_MAX_LEN + 1;
+	unsigned int i;
+	char buf[64], *p;
+	int pfd, afd;
+
+	for (i = 0; i < 2; i++) {
+		pfd = plain_connect(IPPROTO_TCP, self->port);
+		ASSERT_LE(0, pfd);
+		afd = accept(self->lfd, NULL, NULL);
+		ASSERT_LE(0, afd);
+		ASSERT_EQ(4, write(pfd, hdrs[i], 4));
+		ASSERT_EQ(8, write(pfd, "whatever", 8));
+		EXPECT_EQ(-1, recv(afd, buf, sizeof(buf), 0));
+		EXPECT_EQ(EMSGSIZE, errno);
+		/* It stays broken, and the peer was reset. */
+		EXPECT_EQ(-1, recv(afd, buf, sizeof(buf), 0));
+		EXPECT_EQ(EMSGSIZE, errno);
+		EXPECT_EQ(-1, recv(pfd, buf, sizeof(buf), 0));
+		EXPECT_EQ(ECONNRESET, errno);
+		close(afd);
+		close(pfd);
+	}
+	/* The sender refuses one too, before writing anything. */
+	afd = taps_seq_connect(TAPS_P_TCP, self->port);
+	ASSERT_LE(0, afd);
+	pfd = accept(self->lfd, NULL, NULL);
+	ASSERT_LE(0, pfd);
+	p = malloc(big);
+	ASSERT_NE(NULL, p);
+	memset(p, 0, big);
+	EXPECT_EQ(-1, send(afd, p, big, 0));
+	EXPECT_EQ(EMSGSIZE, errno);
+	free(p);
+	ASSERT_EQ(2, send(afd, "ok", 2, 0));
+	EXPECT_EQ(2, recv(pfd, buf, sizeof(buf), 0));
+	close(afd);
+	close(pfd);
+}
+
+/* The stream ending inside a frame: what came is delivered, then EPROTO. */
+TEST_F(framed, end_inside_frame)
+{
+	static const unsigned char part[] = { 0, 0, 0, 10, 'a', 'b', 'c' };
+	struct iovec iov;
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+	char buf[16];
+	int pfd, afd;
+
+	pfd = plain_connect(IPPROTO_TCP, self->port);
+	ASSERT_LE(0, pfd);
+	afd = accept(self->lfd, NULL, NULL);
+	ASSERT_LE(0, afd);
+	ASSERT_EQ((ssize_t)sizeof(part), write(pfd, part, sizeof(part)));
+	close(pfd);
+	iov = (struct iovec){ buf, sizeof(buf) };
+	ASSERT_EQ(3, recvmsg(afd, &m, 0));
+	EXPECT_FALSE(m.msg_flags & MSG_EOR);
+	EXPECT_EQ(-1, recv(afd, buf, sizeof(buf), 0));
+	EXPECT_EQ(EPROTO, errno);
+	close(afd);
+
+	/* Inside the header. */
+	pfd = plain_connect(IPPROTO_TCP, self->port);
+	ASSERT_LE(0, pfd);
+	afd = accept(self->lfd, NULL, NULL);
+	ASSERT_LE(0, afd);
+	ASSERT_EQ(2, write(pfd, part, 2));
+	close(pfd);
+	EXPECT_EQ(-1, recv(afd, buf, sizeof(buf), 0));
+	EXPECT_EQ(EPROTO, errno);
+	close(afd);
+}
+
+/*
+ * Non-blocking reads: poll says POLLIN only when a message (or a part
+ * worth delivering) is there, and recv agrees, so nothing spins.
+ */
+TEST_F(framed, nonblocking_read)
+{
+	unsigned char msg[4 + 1000];
+	struct pollfd p;
+	char buf[2000];
+	int pfd, afd;
+
+	pfd = plain_connect(IPPROTO_TCP, self->port);
+	ASSERT_LE(0, pfd);
+	afd = accept(self->lfd, NULL, NULL);
+	ASSERT_LE(0, afd);
+	msg[0] = 0;
+	msg[1] = 0;
+	msg[2] = 1000 >> 8;
+	msg[3] = 1000 & 0xff;
+	fill((char *)msg + 4, 1000, 7);
+	p = (struct pollfd){ .fd = afd, .events = POLLIN };
+	EXPECT_EQ(0, poll(&p, 1, 100));
+	ASSERT_EQ(2, write(pfd, msg, 2));
+	EXPECT_EQ(0, poll(&p, 1, 100)) TH_LOG("half a header is not readable");
+	EXPECT_EQ(-1, recv(afd, buf, sizeof(buf), MSG_DONTWAIT));
+	EXPECT_EQ(EAGAIN, errno);
+	ASSERT_EQ(502, write(pfd, msg + 2, 502));
+	usleep(50000);
+	EXPECT_EQ(-1, recv(afd, buf, sizeof(buf), MSG_DONTWAIT));
+	EXPECT_EQ(EAGAIN, errno);
+	EXPECT_EQ(0, poll(&p, 1, 100)) TH_LOG("half a message is not readable");
+	ASSERT_EQ(500, write(pfd, msg + 504, 500));
+	EXPECT_EQ(1, poll(&p, 1, 2000));
+	EXPECT_EQ(1000, recv(afd, buf, sizeof(buf), MSG_DONTWAIT));
+	EXPECT_EQ(0, memcmp(buf, msg + 4, 1000));
+	EXPECT_EQ(0, poll(&p, 1, 0));
+	close(afd);
+	close(pfd);
+}
+
+/*
+ * Non-blocking sends to a peer that does not read: each send is a whole
+ * message or EAGAIN; what was accepted arrives whole once the peer reads,
+ * and POLLOUT is not reported while the kernel keeps part of one.
+ */
+TEST_F(framed, nonblocking_send_atomic)
+{
+	size_t len = 100000;
+	char *out = malloc(len), *in = malloc(len);
+	int fd, afd, sent = 0, i, parts;
+	struct pollfd p;
+
+	ASSERT_NE(NULL, out);
+	ASSERT_NE(NULL, in);
+	fd = taps_seq_connect(TAPS_P_TCP, self->port);
+	ASSERT_LE(0, fd);
+	afd = accept(self->lfd, NULL, NULL);
+	ASSERT_LE(0, afd);
+	for (i = 0; i < 1000; i++) {
+		fill(out, len, i);
+		if (send(fd, out, len, MSG_DONTWAIT) < 0) {
+			ASSERT_EQ(EAGAIN, errno);
+			break;
+		}
+		ASSERT_LT(sent, 999);
+		sent++;
+	}
+	ASSERT_LT(0, sent);
+	p = (struct pollfd){ .fd = fd, .events = POLLOUT };
+	EXPECT_EQ(0, poll(&p, 1, 0));
+	for (i = 0; i < sent; i++) {
+		ASSERT_EQ((ssize_t)len, recv_msg(afd, in, len, &parts)) TH_LOG("message %d", i);
+		fill(out, len, i);
+		ASSERT_EQ(0, memcmp(in, out, len)) TH_LOG("message %d", i);
+	}
+	/* All written out: writable again, and the next one goes. */
+	EXPECT_EQ(1, poll(&p, 1, 2000));
+	ASSERT_EQ(3, send(fd, "end", 3, MSG_DONTWAIT));
+	ASSERT_EQ(3, recv_msg(afd, in, len, &parts));
+	close(afd);
+	close(fd);
+	free(out);
+	free(in);
+}
+
+/* SCTP dropped on the path: framed TCP wins and boundaries still hold. */
+TEST(framed_sctp_blocked)
+{
+	int lfd, port, fd;
+	struct taps_info ti;
+	pid_t echo;
+
+	ASSERT_EQ(0, netns_lo());
+	ASSERT_EQ(0, system("nft add table inet tb && nft add chain inet tb out "
+			    "'{ type filter hook output priority 0; }' && "
+			    "nft add rule inet tb out meta l4proto sctp drop"));
+	lfd = taps_seq_listener(TAPS_P_SCTP | TAPS_P_TCP, &port);
+	ASSERT_LE(0, lfd);
+	echo = echo_server(lfd);
+	fd = taps_seq_connect(TAPS_P_SCTP | TAPS_P_TCP, port);
+	ASSERT_LE(0, fd) TH_LOG("connect: %s", strerror(errno));
+	ti = info_of(fd);
+	EXPECT_EQ(IPPROTO_TCP, ti.ti_protocol);
+	EXPECT_EQ(2, ti.ti_attempts);
+	EXPECT_EQ(1, ti.ti_winner);
+	/* TCP started after the attempt delay, not at once. */
+	EXPECT_LE(200000, ti.ti_connect_us);
+	exchange(_metadata, fd, true);
+	close(fd);
+	kill(echo, SIGKILL);
+	waitpid(echo, NULL, 0);
+	close(lfd);
+}
+
+/* Framed TCP as nobody: works, and the listener on a low port does not. */
+TEST(framed_as_nobody)
+{
+	int lfd, port, status;
+	pid_t echo, pid;
+
+	ASSERT_EQ(0, netns_lo());
+	lfd = taps_seq_listener(TAPS_P_TCP, &port);
+	ASSERT_LE(0, lfd);
+	echo = echo_server(lfd);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct sockaddr_in low = lo4(81);
+		char buf[8];
+		int fd;
+
+		if (setgroups(0, NULL) || setresgid(65534, 65534, 65534) ||
+		    setresuid(65534, 65534, 65534))
+			_exit(10);
+		fd = taps_socket(SOCK_SEQPACKET);
+		if (fd < 0 || set_protocols(fd, TAPS_P_TCP))
+			_exit(11);
+		if (bind(fd, (void *)&low, sizeof(low)) != -1 || errno != EACCES)
+			_exit(12);
+		close(fd);
+		fd = taps_seq_connect(TAPS_P_TCP, port);
+		if (fd < 0)
+			_exit(13);
+		if (send(fd, "nobody", 6, 0) != 6 || recv(fd, buf, sizeof(buf), 0) != 6 ||
+		    memcmp(buf, "nobody", 6))
+			_exit(14);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	kill(echo, SIGKILL);
+	waitpid(echo, NULL, 0);
+	close(lfd);
 }
 
 TEST_HARNESS_MAIN

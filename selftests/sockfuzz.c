@@ -11,7 +11,8 @@
  * SOL_SOCKET, SOL_TCP, SOL_SCTP, SOL_IP, SOL_IPV6, SOL_TLS, SOL_MPTCP and
  * random levels with random names, lengths, values and pointers (NULL,
  * unmapped, an arena with a guard page; never the fuzzer's own memory),
- * bind, connect (blocking under SO_SNDTIMEO, non-blocking), listen,
+ * bind, connect (blocking under SO_SNDTIMEO, non-blocking; SOCK_STREAM
+ * and SOCK_SEQPACKET, SCTP or framed TCP), listen,
  * accept, send/recv/sendfile/splice, shutdown, poll, ioctl, fcntl
  * (O_NONBLOCK, O_ASYNC, F_SETOWN), dup/dup2, close mid-race and fork with
  * inherited fds.  Then everything is closed and the module's reference
