@@ -295,6 +295,7 @@ static int taps_frame_read_hdr(struct taps_frame *f, int flags)
 	u32 len;
 	int n;
 
+	lockdep_assert_held(&f->rx_lock);
 	/* A short read is the end, a signal or a timeout: the next says which. */
 	while (f->hdr_have < TAPS_FRAME_HDR) {
 		n = taps_frame_recv_kvec(f->sock, f->hdr + f->hdr_have,

@@ -987,5 +987,175 @@ TEST(framed_as_nobody)
 	waitpid(echo, NULL, 0);
 	close(lfd);
 }
+/* The cached state of a SOCK_SEQPACKET race: TCP won, so it goes first. */
+TEST_F(framed, cache_orders_next_race)
+{
+	struct taps_info ti;
+	int fd, afd;
+
+	fd = taps_seq_connect(TAPS_P_SCTP | TAPS_P_TCP, self->port);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(1, info_of(fd).ti_failed);
+	afd = accept(self->lfd, NULL, NULL);
+	close(afd);
+	close(fd);
+	fd = taps_seq_connect(TAPS_P_SCTP | TAPS_P_TCP, self->port);
+	ASSERT_LE(0, fd);
+	ti = info_of(fd);
+	EXPECT_EQ(IPPROTO_TCP, ti.ti_protocol);
+	EXPECT_EQ(0, ti.ti_failed);
+	EXPECT_EQ(0, ti.ti_winner);
+	EXPECT_TRUE(ti.ti_flags & TAPS_INFO_F_CACHED);
+	afd = accept(self->lfd, NULL, NULL);
+	close(afd);
+	close(fd);
+}
+
+/* build/tools/NAME, beside build/selftests. */
+static void tool_path(char *buf, size_t len, const char *name)
+{
+	char self[512];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash;
+
+	self[n > 0 ? n : 0] = 0;
+	slash = strrchr(self, '/');
+	if (slash)
+		*slash = 0;
+	snprintf(buf, len, "%s/../tools/%s", self, name);
+}
+
+/* taps-cat with its stdin and stdout on pipes; its pid. */
+static pid_t taps_cat(char *const argv[], int *in, int *out)
+{
+	int pi[2], po[2];
+	pid_t pid;
+
+	if (pipe(pi) || pipe(po))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		dup2(pi[0], 0);
+		dup2(po[1], 1);
+		close(pi[1]);
+		close(po[0]);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(pi[0]);
+	close(po[1]);
+	*in = pi[1];
+	*out = po[0];
+	return pid;
+}
+
+/* Two messages each way with libtaps' length-prefix framer (taps-cat). */
+static void lp_dialogue(struct __test_metadata *_metadata, int fd, int in, int out)
+{
+	char buf[64];
+	struct iovec iov = { buf, sizeof(buf) };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+	size_t got = 0;
+	ssize_t n;
+
+	ASSERT_EQ(12, write(in, "hello\nworld\n", 12));
+	ASSERT_EQ(5, recvmsg(fd, &m, 0));
+	EXPECT_TRUE(m.msg_flags & MSG_EOR);
+	EXPECT_EQ(0, memcmp(buf, "hello", 5));
+	m.msg_flags = 0;
+	ASSERT_EQ(5, recvmsg(fd, &m, 0));
+	EXPECT_TRUE(m.msg_flags & MSG_EOR);
+	EXPECT_EQ(0, memcmp(buf, "world", 5));
+	ASSERT_EQ(4, send(fd, "back", 4, 0));
+	ASSERT_EQ(0, send(fd, "", 0, 0));
+	ASSERT_EQ(3, send(fd, "end", 3, 0));
+	/* taps-cat prints each message and a newline. */
+	while (got < 10 && (n = read(out, buf + got, sizeof(buf) - got)) > 0)
+		got += n;
+	ASSERT_EQ(10, got);
+	EXPECT_EQ(0, memcmp(buf, "back\n\nend\n", 10));
+}
+
+TEST(libtaps_interop)
+{
+	char cat[600], port_s[16];
+	int lfd, port, fd, in, out, status, tries;
+	pid_t pid;
+
+	ASSERT_EQ(0, netns_lo());
+	tool_path(cat, sizeof(cat), "taps-cat");
+	if (access(cat, X_OK))
+		SKIP(return, "no %s", cat);
+	alarm(60);
+
+	/* libtaps connects, the kernel's framing accepts. */
+	lfd = taps_seq_listener(TAPS_P_TCP, &port);
+	ASSERT_LE(0, lfd);
+	snprintf(port_s, sizeof(port_s), "%d", port);
+	{
+		char *const argv[] = { cat, "--framer", "lp", "-p", "tcp", "127.0.0.1", port_s,
+				       NULL };
+
+		pid = taps_cat(argv, &in, &out);
+	}
+	ASSERT_LT(0, pid);
+	fd = accept(lfd, NULL, NULL);
+	ASSERT_LE(0, fd) TH_LOG("accept: %s", strerror(errno));
+	EXPECT_EQ(IPPROTO_TCP, info_of(fd).ti_protocol);
+	lp_dialogue(_metadata, fd, in, out);
+	close(in);
+	close(fd);
+	close(out);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status)) TH_LOG("taps-cat: %#x", status);
+	close(lfd);
+
+	/* The kernel's framing connects, libtaps listens. */
+	port = 7123;
+	snprintf(port_s, sizeof(port_s), "%d", port);
+	{
+		char *const argv[] = { cat, "-l", "--framer", "lp", "-p", "tcp", port_s, NULL };
+
+		pid = taps_cat(argv, &in, &out);
+	}
+	ASSERT_LT(0, pid);
+	for (fd = -1, tries = 0; fd < 0 && tries < 100; tries++) {
+		fd = taps_seq_connect(TAPS_P_TCP, port);
+		if (fd < 0)
+			usleep(50000);
+	}
+	ASSERT_LE(0, fd) TH_LOG("connect: %s", strerror(errno));
+	lp_dialogue(_metadata, fd, in, out);
+	close(in);
+	close(fd);
+	close(out);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	alarm(0);
+}
+
+/* A policy rule prohibiting SCTP: framed TCP only, or nothing (EPERM). */
+TEST(policy_prohibits_sctp)
+{
+	char ctl[600], cmd[700];
+	struct taps_info ti;
+	int lfd, port, fd;
+
+	ASSERT_EQ(0, netns_lo());
+	tool_path(ctl, sizeof(ctl), "tapsctl");
+	snprintf(cmd, sizeof(cmd), "%s rule add 127.0.0.0/8 prohibit sctp", ctl);
+	ASSERT_EQ(0, system(cmd));
+	lfd = taps_seq_listener(TAPS_P_SCTP | TAPS_P_TCP, &port);
+	ASSERT_LE(0, lfd);
+	fd = taps_seq_connect(TAPS_P_SCTP | TAPS_P_TCP, port);
+	ASSERT_LE(0, fd) TH_LOG("connect: %s", strerror(errno));
+	ti = info_of(fd);
+	EXPECT_EQ(IPPROTO_TCP, ti.ti_protocol);
+	EXPECT_EQ(1, ti.ti_candidates);
+	EXPECT_TRUE(ti.ti_flags & TAPS_INFO_F_POLICY);
+	close(fd);
+	EXPECT_EQ(-1, taps_seq_connect(TAPS_P_SCTP, port));
+	EXPECT_EQ(EPERM, errno);
+	close(lfd);
+}
 
 TEST_HARNESS_MAIN
