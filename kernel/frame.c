@@ -16,10 +16,11 @@
  * before handing it up, bounded by the TCP socket's receive buffer, which
  * would cap messages at the receive buffer and could not deliver a part.
  * A non-blocking reader is told EPOLLIN only when a part worth delivering
- * is there: the TCP socket's SO_RCVLOWAT follows what the frame needs next
- * (the rest of the header, then the body up to a quarter of the receive
- * buffer), and recvmsg() says EAGAIN below that, so poll and recvmsg
- * agree and a level-triggered loop does not spin.
+ * is there: after each non-blocking call the TCP socket's SO_RCVLOWAT is
+ * what the frame needs next (the rest of the header, then the body up to
+ * a quarter of the receive buffer), and recvmsg() says EAGAIN below that,
+ * so poll and recvmsg agree and a level-triggered loop does not spin.  A
+ * blocking call sets it to 1, as TCP must wake it for every arrival.
  *
  * Sending writes the header and the body to TCP.  A message is atomic: a
  * send that TCP takes nothing of fails (EAGAIN, EINTR) and the application
@@ -342,6 +343,12 @@ int taps_frame_recvmsg(struct taps_sock *tsk, struct msghdr *msg, size_t len, in
 		n = -f->rx_err;
 		goto out;
 	}
+	/* A blocked reader must be woken by every arrival: TCP wakes it
+	 * only when SO_RCVLOWAT bytes are there, and what it still waits
+	 * for can be less than the need set for poll.
+	 */
+	if (!(flags & MSG_DONTWAIT))
+		taps_frame_set_lowat(f, 1);
 	rflags = flags & MSG_DONTWAIT ? MSG_DONTWAIT : MSG_WAITALL;
 	if (f->hdr_have < TAPS_FRAME_HDR) {
 		n = taps_frame_read_hdr(f, rflags);
@@ -360,13 +367,9 @@ int taps_frame_recvmsg(struct taps_sock *tsk, struct msghdr *msg, size_t len, in
 		n = 0;
 		goto out;
 	}
-	if (flags & MSG_DONTWAIT) {
-		if (!taps_frame_ready(f, sock->sk, want)) {
-			n = -EAGAIN;
-			goto out;
-		}
-	} else {
-		taps_frame_set_lowat(f, want);
+	if ((flags & MSG_DONTWAIT) && !taps_frame_ready(f, sock->sk, want)) {
+		n = -EAGAIN;
+		goto out;
 	}
 	n = sock->ops->recvmsg(sock, msg, want, (flags & ~(MSG_TRUNC | MSG_WAITALL)) | rflags);
 	if (n < 0)
@@ -383,7 +386,9 @@ int taps_frame_recvmsg(struct taps_sock *tsk, struct msghdr *msg, size_t len, in
 		msg->msg_flags |= MSG_EOR;
 	}
 out:
-	taps_frame_set_lowat(f, SIZE_MAX);
+	/* Non-blocking: poll's EPOLLIN waits for what the next call needs. */
+	if (flags & MSG_DONTWAIT)
+		taps_frame_set_lowat(f, SIZE_MAX);
 	mutex_unlock(&f->rx_lock);
 	return n;
 }

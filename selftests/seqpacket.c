@@ -873,6 +873,52 @@ TEST_F(framed, nonblocking_read)
 }
 
 /*
+ * A blocking reader waiting for the last bytes of a message, fewer than
+ * what poll's readiness asks of TCP: the arrival still wakes it.
+ */
+TEST_F(framed, blocking_read_tail)
+{
+	size_t len = 50000;
+	unsigned char *msg = malloc(4 + len);
+	char *buf = malloc(len);
+	struct timeval tv = { .tv_sec = 5 };
+	struct iovec iov;
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+	int pfd, afd;
+	pid_t pid;
+
+	ASSERT_NE(NULL, msg);
+	ASSERT_NE(NULL, buf);
+	pfd = plain_connect(IPPROTO_TCP, self->port);
+	ASSERT_LE(0, pfd);
+	afd = accept(self->lfd, NULL, NULL);
+	ASSERT_LE(0, afd);
+	ASSERT_EQ(0, setsockopt(afd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)));
+	msg[0] = 0;
+	msg[1] = len >> 16;
+	msg[2] = (len >> 8) & 0xff;
+	msg[3] = len & 0xff;
+	fill((char *)msg + 4, len, 3);
+	/* A non-blocking look first: the need for poll is set. */
+	EXPECT_EQ(-1, recv(afd, buf, len, MSG_DONTWAIT));
+	ASSERT_EQ((ssize_t)(4 + len - 1000), write(pfd, msg, 4 + len - 1000));
+	pid = fork();
+	if (pid == 0) {
+		usleep(300000);
+		_exit(write(pfd, msg + 4 + len - 1000, 1000) == 1000 ? 0 : 1);
+	}
+	iov = (struct iovec){ buf, len };
+	EXPECT_EQ((ssize_t)len, recvmsg(afd, &m, 0)) TH_LOG("%s", strerror(errno));
+	EXPECT_TRUE(m.msg_flags & MSG_EOR);
+	EXPECT_EQ(0, memcmp(buf, msg + 4, len));
+	waitpid(pid, NULL, 0);
+	close(afd);
+	close(pfd);
+	free(msg);
+	free(buf);
+}
+
+/*
  * Non-blocking sends to a peer that does not read: each send is a whole
  * message or EAGAIN; what was accepted arrives whole once the peer reads,
  * and POLLOUT is not reported while the kernel keeps part of one.
