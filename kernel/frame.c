@@ -29,6 +29,17 @@
  * owner's memory cgroup) and written as TCP makes room (write_space queues
  * @tx_work), before the next message.  EPOLLOUT is not reported while
  * anything is kept.
+ *
+ * What is kept is bounded by the owner's send buffer, as SCTP bounds its
+ * messages (sctp_sendmsg_to_asoc()): a message longer than the TCP
+ * socket's sk_sndbuf fails with EMSGSIZE, the answer the SCTP candidate
+ * gives, and a non-blocking send finding less free send space than the
+ * message (sk_stream_wspace()) fails with EAGAIN before anything is
+ * written.  So a part is kept only when TCP's skb overhead or memory
+ * pressure cut a message that fitted, or a blocking send was interrupted:
+ * at most sk_sndbuf bytes beside a write queue itself within sk_sndbuf,
+ * the 2 * sk_sndbuf a plain SCTP socket may hold.  After such an EAGAIN,
+ * EPOLLOUT waits for that much space (@tx_need), so poll and send agree.
  */
 
 #define pr_fmt(fmt) "taps: " fmt
@@ -55,6 +66,8 @@
  * @tx_lock: the send fields; held across writing to @sock
  * @pend, @pend_off: the rest of a frame TCP did not take yet
  * @pend_len: its length; written under @tx_lock, read locklessly
+ * @tx_need: free send space the last non-blocking send lacked, 0 if none;
+ *	written under @tx_lock, read locklessly by poll
  * @tx_work: writes @pend when TCP has room
  * @write_space: the TCP socket's own callback
  */
@@ -72,6 +85,7 @@ struct taps_frame {
 	u8			*pend;
 	u32			pend_off;
 	u32			pend_len;
+	u32			tx_need;
 	struct work_struct	tx_work;
 	void			(*write_space)(struct sock *sk);
 };
@@ -186,16 +200,36 @@ cut:
 	return err;
 }
 
+/*
+ * Is there free send space for @len bytes?  If not, TCP is asked to call
+ * write_space as it frees some (SOCK_NOSPACE), as tcp_poll() does, and
+ * the space is checked again after that, so no wakeup is lost.
+ */
+static bool taps_frame_room(struct sock *isk, u32 len)
+{
+	u32 want = min_t(u32, len, max(READ_ONCE(isk->sk_sndbuf), 0));
+
+	if (sk_stream_wspace(isk) >= (int)want)
+		return true;
+	if (!isk->sk_socket)
+		return false;
+	set_bit(SOCK_NOSPACE, &isk->sk_socket->flags);
+	smp_mb__after_atomic();	/* pairs with tcp_check_space() */
+	return sk_stream_wspace(isk) >= (int)want;
+}
+
 int taps_frame_sendmsg(struct taps_sock *tsk, struct msghdr *msg, size_t len)
 {
 	struct taps_frame *f = tsk->frame;
 	int flags = msg->msg_flags, tflags;
 	__be32 hdr = cpu_to_be32(len);
+	struct sock *isk = f->sock->sk;
 	int n, err;
 
 	if (flags & MSG_OOB)
 		return -EOPNOTSUPP;
-	if (len > TAPS_FRAME_MAX_LEN)
+	/* SCTP's answer: no message beyond what the send buffer holds. */
+	if (len > TAPS_FRAME_MAX_LEN || len > READ_ONCE(isk->sk_sndbuf))
 		return -EMSGSIZE;
 	tflags = flags & (MSG_DONTWAIT | MSG_NOSIGNAL);
 	if (flags & MSG_DONTWAIT) {
@@ -210,6 +244,13 @@ int taps_frame_sendmsg(struct taps_sock *tsk, struct msghdr *msg, size_t len)
 			taps_frame_drop(f);
 		goto out;
 	}
+	/* Non-blocking: all of it fits now, or nothing is written. */
+	if ((flags & MSG_DONTWAIT) && !taps_frame_room(isk, len + sizeof(hdr))) {
+		WRITE_ONCE(f->tx_need, len + sizeof(hdr));
+		err = -EAGAIN;
+		goto out;
+	}
+	WRITE_ONCE(f->tx_need, 0);
 
 	n = taps_frame_send_kvec(f->sock, &hdr, sizeof(hdr), tflags | (len ? MSG_MORE : 0));
 	if (n <= 0) {
@@ -393,10 +434,16 @@ out:
 	return n;
 }
 
-/* poll(): EPOLLOUT only when nothing is kept back. */
+/*
+ * poll(): EPOLLOUT only when nothing is kept back and, after a send said
+ * EAGAIN, when the space it lacked is free: what that send would need.
+ */
 __poll_t taps_frame_poll(struct taps_sock *tsk, __poll_t mask)
 {
-	if (READ_ONCE(tsk->frame->pend_len))
+	struct taps_frame *f = tsk->frame;
+	u32 need = READ_ONCE(f->tx_need);
+
+	if (READ_ONCE(f->pend_len) || (need && !taps_frame_room(f->sock->sk, need)))
 		mask &= ~(EPOLLOUT | EPOLLWRNORM);
 	return mask;
 }
