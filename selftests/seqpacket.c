@@ -963,6 +963,170 @@ TEST_F(framed, nonblocking_send_atomic)
 	free(in);
 }
 
+/* A socket of @family/@proto with SO_SNDBUF @v, connected to port @port. */
+static int sndbuf_connect(int family, int proto, int protocols, int v, int port)
+{
+	struct sockaddr_in sin = lo4(port);
+	int fd = family == AF_INET ? socket(AF_INET, SOCK_STREAM, proto) :
+		 taps_socket(SOCK_SEQPACKET);
+
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v)) ||
+	    (protocols && set_protocols(fd, protocols)) ||
+	    connect(fd, (void *)&sin, sizeof(sin)))
+		return -1;
+	return fd;
+}
+
+/*
+ * A message longer than the send buffer: EMSGSIZE over framed TCP as over
+ * plain SCTP, with the same SO_SNDBUF; one that fits goes on both.
+ */
+TEST_F(framed, longer_than_sndbuf)
+{
+	int fd, afd, sfd, slfd, sport, safd, sndbuf;
+	socklen_t sl = sizeof(sndbuf);
+	size_t big = 40000, fits = 30000;
+	char *buf = calloc(2, fits);
+	int parts;
+
+	ASSERT_NE(NULL, buf);
+	fd = sndbuf_connect(0, 0, TAPS_P_TCP, 16384, self->port);
+	ASSERT_LE(0, fd);
+	afd = accept(self->lfd, NULL, NULL);
+	ASSERT_LE(0, afd);
+	ASSERT_EQ(IPPROTO_TCP, info_of(fd).ti_protocol);
+	ASSERT_EQ(0, getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &sl));
+	EXPECT_EQ(32768, sndbuf);
+	slfd = plain_listener(IPPROTO_SCTP, &sport);
+	ASSERT_LE(0, slfd);
+	sfd = sndbuf_connect(AF_INET, IPPROTO_SCTP, 0, 16384, sport);
+	ASSERT_LE(0, sfd);
+	safd = accept(slfd, NULL, NULL);
+	ASSERT_LE(0, safd);
+
+	EXPECT_EQ(-1, send(fd, buf, big, 0));
+	EXPECT_EQ(EMSGSIZE, errno);
+	EXPECT_EQ(-1, send(fd, buf, big, MSG_DONTWAIT));
+	EXPECT_EQ(EMSGSIZE, errno);
+	EXPECT_EQ(-1, send(sfd, buf, big, 0));
+	EXPECT_EQ(EMSGSIZE, errno);
+	/* Nothing of it went: the next message is the first the peer sees. */
+	fill(buf, fits, 7);
+	EXPECT_EQ((ssize_t)fits, send(fd, buf, fits, 0));
+	EXPECT_EQ((ssize_t)fits, send(sfd, buf, fits, 0));
+	memset(buf, 0, 2 * fits);
+	EXPECT_EQ((ssize_t)fits, recv_msg(afd, buf, fits, &parts));
+	EXPECT_EQ((ssize_t)fits, recv_msg(safd, buf + fits, fits, &parts));
+	EXPECT_EQ(0, memcmp(buf, buf + fits, fits));
+	fill(buf + fits, fits, 7);
+	EXPECT_EQ(0, memcmp(buf, buf + fits, fits));
+	close(safd);
+	close(sfd);
+	close(slfd);
+	close(afd);
+	close(fd);
+	free(buf);
+}
+
+/*
+ * As nobody, non-blocking, to a peer that does not read: the kernel keeps
+ * no more than the send buffer allows.  A message longer than it fails
+ * (before: a part went and the kernel kept up to 16 MiB of the rest);
+ * short ones go until EAGAIN, after which POLLOUT stays off and sends keep
+ * failing, and all that was accepted (the sender's queue, the peer's
+ * receive queue, at most one kept message) stays within the two buffers.
+ * Once the peer reads, every accepted byte arrives and POLLOUT returns.
+ */
+TEST_F(framed, nonblocking_send_bounded)
+{
+	int plfd, pport, pfd, status, v = 16384, pp[2];
+	size_t msg = 8000, accepted = 0, i;
+	pid_t pid;
+	char *in;
+
+	in = malloc(msg);
+	ASSERT_NE(NULL, in);
+	plfd = plain_listener(IPPROTO_TCP, &pport);
+	ASSERT_LE(0, plfd);
+	/* Inherited by the accepted socket: the peer's queue is bounded. */
+	ASSERT_EQ(0, setsockopt(plfd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v)));
+	ASSERT_EQ(0, pipe(pp));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		/* The sender's queue (sndbuf 32768), the peer's (rcvbuf
+		 * 32768, with TCP's slack: as much again), one kept message.
+		 */
+		size_t big = 4 << 20, sent = 0, bound = 3 * 32768 + msg;
+		char *buf = calloc(1, big);
+		struct pollfd p;
+		int fd, k;
+
+		close(pp[0]);
+		if (setgroups(0, NULL) || setresgid(65534, 65534, 65534) ||
+		    setresuid(65534, 65534, 65534) || !buf)
+			_exit(10);
+		fd = sndbuf_connect(0, 0, TAPS_P_TCP, 16384, pport);
+		if (fd < 0)
+			_exit(11);
+		if (send(fd, buf, big, MSG_DONTWAIT) != -1 || errno != EMSGSIZE)
+			_exit(12);
+		for (k = 0; k < 1000; k++) {
+			fill(buf, msg, k);
+			if (send(fd, buf, msg, MSG_DONTWAIT) < 0)
+				break;
+			sent += msg;
+		}
+		if (k == 1000 || errno != EAGAIN)
+			_exit(13);
+		if (sent > bound)
+			_exit(14);
+		/* Consistent: not writable, and a send still says EAGAIN. */
+		p = (struct pollfd){ .fd = fd, .events = POLLOUT };
+		for (k = 0; k < 50; k++) {
+			if (poll(&p, 1, 0) != 0)
+				_exit(15);
+			if (send(fd, buf, msg, MSG_DONTWAIT) != -1 || errno != EAGAIN)
+				_exit(16);
+		}
+		if (write(pp[1], &sent, sizeof(sent)) != sizeof(sent))
+			_exit(17);
+		/* The peer reads: writable again, and the next message goes. */
+		if (poll(&p, 1, 10000) != 1)
+			_exit(18);
+		if (send(fd, "end", 3, MSG_DONTWAIT) != 3)
+			_exit(19);
+		close(fd);
+		_exit(0);
+	}
+	close(pp[1]);
+	pfd = accept(plfd, NULL, NULL);
+	ASSERT_LE(0, pfd);
+	ASSERT_EQ(sizeof(accepted), read(pp[0], &accepted, sizeof(accepted)));
+	close(pp[0]);
+	TH_LOG("accepted %zu bytes before EAGAIN", accepted);
+	/* Every accepted message arrives whole, in its frame. */
+	for (i = 0; i < accepted / msg; i++) {
+		char out[8000];
+		uint32_t hdr;
+
+		ASSERT_EQ(0, read_all(pfd, &hdr, sizeof(hdr)));
+		ASSERT_EQ(msg, ntohl(hdr));
+		ASSERT_EQ(0, read_all(pfd, in, msg));
+		fill(out, msg, i);
+		ASSERT_EQ(0, memcmp(in, out, msg)) TH_LOG("message %zu", i);
+	}
+	ASSERT_EQ(0, read_all(pfd, in, 7));
+	EXPECT_EQ(0, memcmp(in, "\0\0\0\3end", 7));
+	EXPECT_EQ(0, read(pfd, in, 1));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	free(in);
+	close(pfd);
+	close(plfd);
+}
+
 /* SCTP dropped on the path: framed TCP wins and boundaries still hold. */
 TEST(framed_sctp_blocked)
 {
