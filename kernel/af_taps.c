@@ -57,9 +57,11 @@ static int taps_release(struct socket *sock)
 	if (inner) {
 		/* SO_LINGER {1, 0} on the AF_TAPS socket aborts (RST). */
 		taps_sync_sockopts(tsk, inner->sk);
+		taps_frame_release(tsk);
 		taps_inner_release(inner);
 		tsk->inner = NULL;
 	}
+	taps_frame_release(tsk);	/* a race that did not pick TCP */
 
 	lock_sock(sk);
 	sk->sk_state = TCP_CLOSE;
@@ -219,9 +221,13 @@ static __poll_t taps_poll(struct file *file, struct socket *sock, poll_table *wa
 
 	sock_poll_wait(file, sock, wait);
 	inner = taps_inner(tsk);
-	if (inner)
+	if (inner) {
 		/* Its wakeups come to our wait queue (taps_race_won()). */
-		return inner->ops->poll(file, inner, NULL) | taps_notify_poll(tsk);
+		mask = inner->ops->poll(file, inner, NULL);
+		if (tsk->frame)
+			mask = taps_frame_poll(tsk, mask);
+		return mask | taps_notify_poll(tsk);
+	}
 
 	if (READ_ONCE(tsk->state) == TAPS_STATE_LISTENING)
 		return taps_listen_pending(tsk) ? EPOLLIN | EPOLLRDNORM : 0;
@@ -247,7 +253,10 @@ static int taps_sendmsg(struct socket *sock, struct msghdr *msg, size_t len)
 	if (!inner)
 		return -ENOTCONN;
 	taps_sync_sockopts(tsk, inner->sk);
-	ret = inner->ops->sendmsg(inner, msg, len);
+	if (tsk->frame)
+		ret = taps_frame_sendmsg(tsk, msg, len);
+	else
+		ret = inner->ops->sendmsg(inner, msg, len);
 	if (ret > 0)
 		taps_notify_sent(tsk, inner);
 	return ret;
@@ -264,6 +273,8 @@ static int taps_recvmsg(struct socket *sock, struct msghdr *msg, size_t len, int
 	if (!inner)
 		return -ENOTCONN;
 	taps_sync_sockopts(tsk, inner->sk);
+	if (tsk->frame)
+		return taps_frame_recvmsg(tsk, msg, len, flags);
 	return inner->ops->recvmsg(inner, msg, len, flags);
 }
 
@@ -277,6 +288,9 @@ static ssize_t taps_sendpage(struct socket *sock, struct page *page, int offset,
 
 	if (!inner)
 		return -ENOTCONN;
+	/* Framed: each page is a message, through taps_sendmsg(). */
+	if (tsk->frame)
+		return sock_no_sendpage(sock, page, offset, size, flags);
 	taps_sync_sockopts(tsk, inner->sk);
 	/* As kernel_sendpage(): a copy through sendmsg when there is none. */
 	sendpage = READ_ONCE(inner->ops)->sendpage ?: sock_no_sendpage;
@@ -293,9 +307,9 @@ static ssize_t taps_splice_read(struct socket *sock, loff_t *ppos, struct pipe_i
 		return -ENOTCONN;
 	ops = READ_ONCE(inner->ops);
 	/* As sock_splice_read(); a kernel AF_TAPS socket has no file for
-	 * the protocol to look at.
+	 * the protocol to look at.  Framed TCP would hand out the headers.
 	 */
-	if (!ops->splice_read || !inner->file)
+	if (!ops->splice_read || !inner->file || taps_sk(sock->sk)->frame)
 		return -EINVAL;
 	return ops->splice_read(inner, ppos, pipe, len, flags);
 }
@@ -306,7 +320,7 @@ static void taps_splice_eof(struct socket *sock)
 	struct socket *inner = taps_inner(taps_sk(sock->sk));
 	const struct proto_ops *ops;
 
-	if (!inner)
+	if (!inner || taps_sk(sock->sk)->frame)
 		return;
 	ops = READ_ONCE(inner->ops);
 	if (ops->splice_eof)
@@ -357,6 +371,12 @@ static int taps_shutdown(struct socket *sock, int how)
 		release_sock(sock->sk);
 		return err;
 	}
+	/* Framed: what the kernel keeps of a message goes before the FIN. */
+	if (tsk->frame && how != SHUT_RD) {
+		err = taps_frame_shutdown(tsk);
+		if (err)
+			return err;
+	}
 	err = inner->ops->shutdown(inner, how);
 	/* Nothing more to send: the Connection is Closing (RFC 9622 11.1.1). */
 	if (!err && how != SHUT_RD) {
@@ -370,7 +390,7 @@ static int taps_shutdown(struct socket *sock, int how)
 	return err;
 }
 
-static const struct proto_ops taps_stream_ops = {
+static const struct proto_ops taps_ops = {
 	.family		= PF_TAPS,
 	.owner		= THIS_MODULE,
 	.release	= taps_release,
@@ -449,8 +469,8 @@ static int taps_create(struct net *net, struct socket *sock, int protocol,
 {
 	struct sock *sk;
 
-	/* SOCK_SEQPACKET and SOCK_DGRAM come with the message services. */
-	if (sock->type != SOCK_STREAM)
+	/* SOCK_DGRAM is not there yet (issue 12). */
+	if (sock->type != SOCK_STREAM && sock->type != SOCK_SEQPACKET)
 		return -ESOCKTNOSUPPORT;
 	if (protocol != 0)
 		return -EPROTONOSUPPORT;
@@ -459,7 +479,7 @@ static int taps_create(struct net *net, struct socket *sock, int protocol,
 	if (!sk)
 		return -ENOBUFS;
 
-	sock->ops = &taps_stream_ops;
+	sock->ops = &taps_ops;
 	sock->state = SS_UNCONNECTED;
 	sock_init_data(sock, sk);
 	sk->sk_protocol = protocol;

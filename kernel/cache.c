@@ -132,8 +132,8 @@ static bool taps_cache_params(struct net *net, unsigned long *lifetime, u32 *siz
  * yesterday and IPv4 today, IPv4 goes first); 1 otherwise.  Returns false
  * when the cache is off.
  */
-bool taps_cache_rank(struct net *net, kuid_t uid, struct taps_candidate *cand, u32 n,
-		     bool *hit)
+bool taps_cache_rank(struct net *net, kuid_t uid, u32 type, struct taps_candidate *cand,
+		     u32 n, bool *hit)
 {
 	struct taps_cache *c = &taps_pernet(net)->cache;
 	unsigned long lifetime, newest = 0;
@@ -152,7 +152,7 @@ bool taps_cache_rank(struct net *net, kuid_t uid, struct taps_candidate *cand, u
 		cand[i].rank = 1;
 		cand[i].won_at = 0;
 		taps_sockaddr_to_addr(&cand[i].addr, &key);
-		e = taps_cache_find(c, &key, uid, SOCK_STREAM, lifetime);
+		e = taps_cache_find(c, &key, uid, type, lifetime);
 		if (!e)
 			continue;
 		*hit = true;
@@ -180,8 +180,8 @@ bool taps_cache_rank(struct net *net, kuid_t uid, struct taps_candidate *cand, u
  * changed.  A new entry is charged to the caller's memory cgroup (the
  * race's owner: taps_owner_enter()).
  */
-void taps_cache_update(struct net *net, kuid_t uid, const struct taps_candidate *cand, int err,
-		       u32 rtt_us)
+void taps_cache_update(struct net *net, kuid_t uid, u32 type, const struct taps_candidate *cand,
+		       int err, u32 rtt_us)
 {
 	struct taps_cache *c = &taps_pernet(net)->cache;
 	struct taps_cache_entry *e, *fresh = NULL, snap;
@@ -195,7 +195,7 @@ void taps_cache_update(struct net *net, kuid_t uid, const struct taps_candidate 
 	taps_sockaddr_to_addr(&cand->addr, &key);
 
 	spin_lock_bh(&c->lock);
-	e = taps_cache_find(c, &key, uid, SOCK_STREAM, lifetime);
+	e = taps_cache_find(c, &key, uid, type, lifetime);
 	if (!e) {
 		/* New destination: allocate outside the lock, look again. */
 		spin_unlock_bh(&c->lock);
@@ -203,15 +203,15 @@ void taps_cache_update(struct net *net, kuid_t uid, const struct taps_candidate 
 		if (!fresh)
 			return;
 		spin_lock_bh(&c->lock);
-		e = taps_cache_find(c, &key, uid, SOCK_STREAM, lifetime);
+		e = taps_cache_find(c, &key, uid, type, lifetime);
 	}
 	if (!e) {
 		e = fresh;
 		fresh = NULL;
 		e->key = key;
 		e->uid = uid;
-		e->type = SOCK_STREAM;
-		hlist_add_head(&e->hnode, &c->hash[taps_cache_hash(&key, uid, SOCK_STREAM)]);
+		e->type = type;
+		hlist_add_head(&e->hnode, &c->hash[taps_cache_hash(&key, uid, type)]);
 		list_add(&e->lru, &c->lru);
 		c->n++;
 	}

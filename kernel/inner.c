@@ -242,7 +242,9 @@ static void __taps_sync_sockopts(struct taps_sock *tsk, struct sock *isk, bool f
 		WRITE_ONCE(isk->sk_priority, prio);
 	WRITE_ONCE(tsk->priority_synced, prio);
 	lowat = READ_ONCE(sk->sk_rcvlowat);
-	if (fresh ? lowat != 1 : lowat != READ_ONCE(tsk->rcvlowat_synced)) {
+	/* A framed TCP socket's SO_RCVLOWAT is the framing's (frame.c). */
+	if (!taps_frame_owns(tsk, isk) &&
+	    (fresh ? lowat != 1 : lowat != READ_ONCE(tsk->rcvlowat_synced))) {
 		if (isk->sk_socket && isk->sk_socket->ops->set_rcvlowat)
 			isk->sk_socket->ops->set_rcvlowat(isk, lowat);
 		else

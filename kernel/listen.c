@@ -281,12 +281,21 @@ static int taps_kernel_accept(struct socket *l, struct socket **res, bool kern)
 static int taps_accept_wrap(struct sock *sk, struct socket *newsock, struct socket *conn,
 			    bool kern)
 {
+	struct taps_frame *frame = NULL;
 	struct taps_sock *ntsk;
 	struct sock *newsk;
 
+	/* Messages over TCP from a SOCK_SEQPACKET listener: framed. */
+	if (newsock->type == SOCK_SEQPACKET && conn->sk->sk_protocol == IPPROTO_TCP) {
+		frame = taps_frame_new();
+		if (!frame)
+			return -ENOMEM;
+	}
 	newsk = sk_alloc(sock_net(sk), taps_family, GFP_KERNEL, sk->sk_prot, kern);
-	if (!newsk)
+	if (!newsk) {
+		kfree(frame);
 		return -ENOBUFS;
+	}
 	sock_init_data(newsock, newsk);
 	ntsk = taps_sk(newsk);
 	taps_sock_init(ntsk);
@@ -294,6 +303,10 @@ static int taps_accept_wrap(struct sock *sk, struct socket *newsock, struct sock
 
 	taps_inner_adopt(newsk, conn);
 	taps_redirect_wq(conn->sk, newsock);
+	if (frame) {
+		ntsk->frame = frame;
+		taps_frame_attach(ntsk, conn);
+	}
 	ntsk->inner = conn;
 	newsk->sk_state = TCP_ESTABLISHED;
 	newsock->state = SS_CONNECTED;

@@ -153,7 +153,7 @@ static void taps_attempt_failed(struct taps_sock *tsk, const struct taps_candida
 	 * says nothing about the destination to other sockets.
 	 */
 	if (!tsk->isolate && taps_err_rank(err))
-		taps_cache_update(net, tsk->sk.sk_uid, c, err, 0);
+		taps_cache_update(net, tsk->sk.sk_uid, tsk->sk.sk_type, c, err, 0);
 	taps_nl_conn_event(tsk, TAPS_EVENT_ATTEMPT_FAILED, c, err);
 }
 
@@ -288,7 +288,8 @@ static void taps_race_won(struct taps_sock *tsk, struct taps_attempt *at)
 			   TAPS_STATS_A_WINS_INET6);
 	taps_stat_connect_time(net, tsk->connect_us);
 	if (!tsk->isolate)
-		taps_cache_update(net, sk->sk_uid, c, 0, ktime_us_delta(now, at->start));
+		taps_cache_update(net, sk->sk_uid, sk->sk_type, c, 0,
+				  ktime_us_delta(now, at->start));
 	kfree(at);
 	taps_race_free(tsk);
 
@@ -296,6 +297,13 @@ static void taps_race_won(struct taps_sock *tsk, struct taps_attempt *at)
 	 * poll, epoll, blocking calls and kTLS all sleep on sk_sleep(sk).
 	 */
 	taps_redirect_wq(isk, sk->sk_socket);
+	/* A message socket's TCP carries frames; any other needs none.
+	 * (@c went with the candidates: tsk->protocol is its protocol.)
+	 */
+	if (tsk->frame && tsk->protocol == IPPROTO_TCP)
+		taps_frame_attach(tsk, inner);
+	else
+		taps_frame_release(tsk);
 	tsk->inner = inner;
 	sk->sk_state = TCP_ESTABLISHED;
 	sk->sk_socket->state = SS_CONNECTED;
@@ -431,17 +439,18 @@ static enum hrtimer_restart taps_timeout_timer_fn(struct hrtimer *timer)
 }
 
 /*
- * Protocols for a SOCK_STREAM race, in preference order.  TCP, SCTP on
- * stream 0 and MPTCP all give a reliable, ordered, congestion-controlled
- * byte stream (RFC 9621 section 4.2, protocol stack equivalence).  What
- * the application prefers comes first (*@n_pref of them), the rest in the
- * system policy's @order.  The policy's prohibitions are applied after.
+ * Protocols for a race, in preference order.  For SOCK_STREAM, TCP, SCTP
+ * on stream 0 and MPTCP all give a reliable, ordered, congestion-controlled
+ * byte stream (RFC 9621 section 4.2, protocol stack equivalence); for
+ * SOCK_SEQPACKET only what keeps message boundaries (taps_type_protocols()).
+ * What the application prefers comes first (*@n_pref of them), the rest in
+ * the system policy's @order.  The policy's prohibitions are applied after.
  */
 int taps_gather_protocols(const struct taps_sock *tsk, const u8 *order, int *proto,
 			  int *n_pref, bool listener)
 {
 	const u8 *sel = tsk->sel;
-	u32 mask = tsk->protocols, pref = 0;
+	u32 mask = tsk->protocols & taps_type_protocols(tsk->sk.sk_type), pref = 0;
 	int n = 0, i;
 
 	*n_pref = 0;
@@ -474,6 +483,10 @@ int taps_gather_protocols(const struct taps_sock *tsk, const u8 *order, int *pro
 		break;
 	}
 
+	/* Messages: SCTP carries them natively, framed TCP is the fallback. */
+	if (tsk->sk.sk_type == SOCK_SEQPACKET &&
+	    sel[taps_sel_idx(TAPS_SEL_MULTISTREAMING)] != TAPS_PREF_AVOID)
+		pref |= TAPS_P_SCTP;
 	/* A listener's MPTCP socket takes plain TCP too, on the same port. */
 	if (listener && (mask & TAPS_P_MPTCP))
 		mask &= ~TAPS_P_TCP;
@@ -665,7 +678,7 @@ static int taps_gather(struct taps_sock *tsk, const struct taps_endpoint *first)
 	taps_cand_sort(tsk->cand, n, TAPS_KEY_SLOT);
 	if (tsk->isolate) {
 		tsk->info_flags |= TAPS_INFO_F_ISOLATED;
-	} else if (taps_cache_rank(net, tsk->sk.sk_uid, tsk->cand, n, &hit)) {
+	} else if (taps_cache_rank(net, tsk->sk.sk_uid, tsk->sk.sk_type, tsk->cand, n, &hit)) {
 		taps_stat_inc(net, hit ? TAPS_STATS_A_CACHE_HITS : TAPS_STATS_A_CACHE_MISSES);
 		if (taps_cand_sort(tsk->cand, n, TAPS_KEY_RANK))
 			tsk->info_flags |= TAPS_INFO_F_CACHED;
@@ -695,6 +708,11 @@ int taps_race_start(struct taps_sock *tsk, const struct taps_endpoint *first)
 	err = taps_gather(tsk, first);
 	if (err)
 		return err;
+	if (tsk->sk.sk_type == SOCK_SEQPACKET && (tsk->protocols & TAPS_P_TCP)) {
+		err = taps_frame_alloc(tsk);
+		if (err)
+			return err;
+	}
 	/* Later attempts start from a work item, with these credentials. */
 	put_cred(tsk->cred);
 	tsk->cred = get_current_cred();

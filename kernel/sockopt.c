@@ -41,7 +41,9 @@ static const u8 taps_sel_default[TAPS_SEL_COUNT] = {
 void taps_sockopt_init(struct taps_sock *tsk)
 {
 	memcpy(tsk->sel, taps_sel_default, sizeof(tsk->sel));
-	tsk->protocols = TAPS_P_TCP | TAPS_P_SCTP;
+	/* Framed TCP needs a peer that frames: only when asked for. */
+	tsk->protocols = tsk->sk.sk_type == SOCK_SEQPACKET ? TAPS_P_SCTP :
+			 TAPS_P_TCP | TAPS_P_SCTP;
 	tsk->attempt_delay_ms = 0;	/* the namespace's policy decides */
 	tsk->conn_timeout_ms = 0;
 	tsk->isolate = false;
@@ -134,6 +136,9 @@ int taps_setsockopt(struct socket *sock, int level, int optname,
 		err = taps_opt_check_set(level, optname, optval, optlen, true, ulp);
 		if (err)
 			return err;
+		/* A ULP would take the bytes the framing reads and writes. */
+		if (level == SOL_TCP && optname == TCP_ULP && tsk->frame)
+			return -EOPNOTSUPP;
 		/* The name checked, not the user's buffer, which may change. */
 		if (level == SOL_TCP && optname == TCP_ULP) {
 			optval = KERNEL_SOCKPTR(ulp);
@@ -181,7 +186,7 @@ int taps_setsockopt(struct socket *sock, int level, int optname,
 			tsk->conn_timeout_ms = val;
 		break;
 	case TAPS_PROTOCOLS:
-		if (!val || (val & ~TAPS_P_ALL))
+		if (!val || (val & ~taps_type_protocols(sk->sk_type)))
 			err = -EINVAL;
 		else
 			tsk->protocols = val;

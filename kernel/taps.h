@@ -68,6 +68,16 @@ static inline int taps_proto_of_bit(u32 bit)
 	return 0;
 }
 
+/*
+ * The protocols a socket type may race (TAPS_P_*): SOCK_STREAM any byte
+ * stream; SOCK_SEQPACKET SCTP one-to-one, whose messages keep their
+ * boundaries (Documentation/uapi.md, "SOCK_SEQPACKET").
+ */
+static inline u32 taps_type_protocols(int type)
+{
+	return type == SOCK_SEQPACKET ? TAPS_P_SCTP | TAPS_P_TCP : TAPS_P_ALL;
+}
+
 /* An address prefix or remote address, as policy rules and the cache key it. */
 struct taps_addr {
 	u16			family;
@@ -263,6 +273,12 @@ struct taps_sock {
 	struct socket		*listeners[TAPS_NPROTO];
 	u32			n_listeners;
 
+	/* SOCK_SEQPACKET that may race TCP: the framing (frame.c), or NULL.
+	 * Allocated and attached under the socket lock before the connection
+	 * is published, read with it (taps_inner()), freed at release.
+	 */
+	struct taps_frame	*frame;
+
 	/* Protocol-level options set before connect() (optrec.c) */
 	struct taps_optrecs	*optrecs;
 
@@ -344,11 +360,11 @@ void taps_stat_connect_time(struct net *net, u64 us);
 /* cache.c */
 void taps_cache_init(struct taps_cache *c);
 void taps_cache_exit(struct taps_cache *c);
-bool taps_cache_rank(struct net *net, kuid_t uid, struct taps_candidate *cand, u32 n,
-		     bool *hit);
+bool taps_cache_rank(struct net *net, kuid_t uid, u32 type, struct taps_candidate *cand,
+		     u32 n, bool *hit);
 u32 taps_cache_count(struct net *net);
-void taps_cache_update(struct net *net, kuid_t uid, const struct taps_candidate *c, int err,
-		       u32 rtt_us);
+void taps_cache_update(struct net *net, kuid_t uid, u32 type, const struct taps_candidate *c,
+		       int err, u32 rtt_us);
 void taps_cache_shrink(struct net *net, u32 size);
 int taps_cache_del(struct net *net, const struct taps_addr *a, u8 prefixlen);
 void taps_cache_flush(struct net *net);
@@ -369,6 +385,8 @@ void taps_nl_conn_event(struct taps_sock *tsk, int cmd, const struct taps_candid
 void taps_nl_cache_event(struct net *net, const struct taps_cache_entry *e);
 
 /* inner.c */
+struct taps_frame;
+
 struct taps_owner {
 	const struct cred	*cred;
 	struct mem_cgroup	*memcg;
@@ -444,6 +462,17 @@ int taps_gather_protocols(const struct taps_sock *tsk, const u8 *order, int *pro
 			  int *n_pref, bool listener);
 int taps_race_start(struct taps_sock *tsk, const struct taps_endpoint *first);
 void taps_race_stop(struct taps_sock *tsk);
+
+/* frame.c */
+struct taps_frame *taps_frame_new(void);
+int taps_frame_alloc(struct taps_sock *tsk);
+void taps_frame_attach(struct taps_sock *tsk, struct socket *sock);
+void taps_frame_release(struct taps_sock *tsk);
+bool taps_frame_owns(const struct taps_sock *tsk, const struct sock *isk);
+int taps_frame_sendmsg(struct taps_sock *tsk, struct msghdr *msg, size_t len);
+int taps_frame_recvmsg(struct taps_sock *tsk, struct msghdr *msg, size_t len, int flags);
+__poll_t taps_frame_poll(struct taps_sock *tsk, __poll_t mask);
+int taps_frame_shutdown(struct taps_sock *tsk);
 
 /* sockopt.c */
 int taps_setsockopt(struct socket *sock, int level, int optname,

@@ -11,7 +11,8 @@
  * SOL_SOCKET, SOL_TCP, SOL_SCTP, SOL_IP, SOL_IPV6, SOL_TLS, SOL_MPTCP and
  * random levels with random names, lengths, values and pointers (NULL,
  * unmapped, an arena with a guard page; never the fuzzer's own memory),
- * bind, connect (blocking under SO_SNDTIMEO, non-blocking), listen,
+ * bind, connect (blocking under SO_SNDTIMEO, non-blocking; SOCK_STREAM
+ * and SOCK_SEQPACKET, SCTP or framed TCP), listen,
  * accept, send/recv/sendfile/splice, shutdown, poll, ioctl, fcntl
  * (O_NONBLOCK, O_ASYNC, F_SETOWN), dup/dup2, close mid-race and fork with
  * inherited fds.  Then everything is closed and the module's reference
@@ -419,7 +420,9 @@ static int op_connect_fresh(struct rnd *r)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET,
 				   .sin_port = htons(PORT_BOTH + below(r, 5)) };
-	int fd = socket(fam, SOCK_STREAM | SOCK_CLOEXEC, 0), p = 1 + below(r, 3);
+	/* A quarter of them message sockets, which race SCTP only. */
+	int type = chance(r, 25) ? SOCK_SEQPACKET : SOCK_STREAM;
+	int fd = socket(fam, type | SOCK_CLOEXEC, 0), p = 1 + below(r, 3);
 
 	if (fd < 0)
 		return -1;
@@ -448,7 +451,8 @@ static int op_connect_fresh(struct rnd *r)
 static int op_listener(struct rnd *r)
 {
 	struct sockaddr_taps st = { .stap_family = fam };
-	int fd = socket(fam, SOCK_STREAM | SOCK_CLOEXEC, 0), p = 1 + below(r, 7);
+	int type = chance(r, 25) ? SOCK_SEQPACKET : SOCK_STREAM;
+	int fd = socket(fam, type | SOCK_CLOEXEC, 0), p = 1 + below(r, 7);
 
 	if (fd < 0)
 		return -1;

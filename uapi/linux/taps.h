@@ -59,6 +59,12 @@ enum {
 
 #define TAPS_MAX_ENDPOINTS	32
 
+/*
+ * SOCK_SEQPACKET over TCP: the longest message of the length-prefix
+ * framing (Documentation/framing.md), sent or received; longer: EMSGSIZE.
+ */
+#define TAPS_FRAME_MAX_LEN	(16U << 20)
+
 /* One remote endpoint: a sockaddr_in or sockaddr_in6, family first. */
 struct taps_endpoint {
 	union {
