@@ -378,7 +378,7 @@ static int queue_send(struct taps_connection *c, const struct iovec *iov, int io
 	s->ctx = ctx;
 	s->nctx = nctx;
 	s->msg = c->cur_msg;
-	s->prio = c->cur_mp.v[TAPS_MSG_PRIORITY];
+	s->prio = c->cur_mp.v[TAPS_MSG_PROP_PRIORITY];
 	s->conn = c;
 	if (c->sq_tail)
 		c->sq_tail->next = s;
@@ -1335,7 +1335,7 @@ static void conn_msg_queued(struct taps_connection *c, struct sendbuf *tail,
 
 	if (!first)
 		return;
-	if (mp->v[TAPS_MSG_FINAL]) {
+	if (mp->v[TAPS_MSG_PROP_FINAL]) {
 		c->sq_tail->final = true;
 		first->final = true;
 		c->final_req = true;
@@ -1351,8 +1351,8 @@ static void conn_msg_queued(struct taps_connection *c, struct sendbuf *tail,
 	taps__sendq_place(&q, first, c->send_armed);
 	c->sq = q.head;
 	c->sq_tail = q.tail;
-	if (mp->v[TAPS_MSG_LIFETIME] > 0)
-		first->timer = taps_timer_new(c->loop, mp->v[TAPS_MSG_LIFETIME], msg_expired,
+	if (mp->v[TAPS_MSG_PROP_LIFETIME] > 0)
+		first->timer = taps_timer_new(c->loop, mp->v[TAPS_MSG_PROP_LIFETIME], msg_expired,
 					      first);
 }
 
@@ -1368,8 +1368,8 @@ static int conn_queue_msg(struct taps_connection *c, const void *data, size_t le
 	if (!c->in_msg) {	/* a new message: its number and properties */
 		c->cur_msg++;
 		c->cur_mp = *mp;
-	} else if (mp->v[TAPS_MSG_FINAL]) {
-		c->cur_mp.v[TAPS_MSG_FINAL] = 1;	/* any part may say so */
+	} else if (mp->v[TAPS_MSG_PROP_FINAL]) {
+		c->cur_mp.v[TAPS_MSG_PROP_FINAL] = 1;	/* any part may say so */
 	}
 	if (!c->in.ops) {
 		ctxs = malloc(sizeof(*ctxs));

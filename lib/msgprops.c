@@ -23,16 +23,16 @@ static const struct {
 	const char	*name;
 	int64_t		min, max;
 } mprops[TAPS_MSG_PROP_COUNT] = {
-	[TAPS_MSG_LIFETIME] = { "msgLifetime", 0, INT32_MAX },
-	[TAPS_MSG_PRIORITY] = { "msgPriority", 0, INT32_MAX },
-	[TAPS_MSG_ORDERED] = { "msgOrdered", 0, 1 },
-	[TAPS_MSG_SAFELY_REPLAYABLE] = { "safelyReplayable", 0, 1 },
-	[TAPS_MSG_FINAL] = { "final", 0, 1 },
-	[TAPS_MSG_CHECKSUM_LEN] = { "msgChecksumLen", -1, INT32_MAX },
-	[TAPS_MSG_RELIABLE] = { "msgReliable", 0, 1 },
-	[TAPS_MSG_CAPACITY_PROFILE] = { "msgCapacityProfile", 0, 5 },
-	[TAPS_MSG_NO_FRAGMENTATION] = { "noFragmentation", 0, 1 },
-	[TAPS_MSG_NO_SEGMENTATION] = { "noSegmentation", 0, 1 },
+	[TAPS_MSG_PROP_LIFETIME] = { "msgLifetime", 0, INT32_MAX },
+	[TAPS_MSG_PROP_PRIORITY] = { "msgPriority", 0, INT32_MAX },
+	[TAPS_MSG_PROP_ORDERED] = { "msgOrdered", 0, 1 },
+	[TAPS_MSG_PROP_SAFELY_REPLAYABLE] = { "safelyReplayable", 0, 1 },
+	[TAPS_MSG_PROP_FINAL] = { "final", 0, 1 },
+	[TAPS_MSG_PROP_CHECKSUM_LEN] = { "msgChecksumLen", -1, INT32_MAX },
+	[TAPS_MSG_PROP_RELIABLE] = { "msgReliable", 0, 1 },
+	[TAPS_MSG_PROP_CAPACITY_PROFILE] = { "msgCapacityProfile", 0, 5 },
+	[TAPS_MSG_PROP_NO_FRAGMENTATION] = { "noFragmentation", 0, 1 },
+	[TAPS_MSG_PROP_NO_SEGMENTATION] = { "noSegmentation", 0, 1 },
 };
 
 const char *taps_msg_property_name(enum taps_msg_property prop)
@@ -70,14 +70,14 @@ int taps_msg_props_set(struct taps_msg_props *mp, enum taps_msg_property prop, i
 static int64_t msg_default(enum taps_msg_property prop, const struct taps_props *cp)
 {
 	switch (prop) {
-	case TAPS_MSG_PRIORITY:
+	case TAPS_MSG_PROP_PRIORITY:
 		return 100;
-	case TAPS_MSG_ORDERED:		/* preserveOrder: every AF_TAPS protocol */
-	case TAPS_MSG_RELIABLE:		/* reliability: likewise */
+	case TAPS_MSG_PROP_ORDERED:		/* preserveOrder: every AF_TAPS protocol */
+	case TAPS_MSG_PROP_RELIABLE:		/* reliability: likewise */
 		return 1;
-	case TAPS_MSG_CHECKSUM_LEN:
+	case TAPS_MSG_PROP_CHECKSUM_LEN:
 		return -1;
-	case TAPS_MSG_CAPACITY_PROFILE:
+	case TAPS_MSG_PROP_CAPACITY_PROFILE:
 		return cp ? cp->v[TAPS_PROP_CONN_CAPACITY_PROFILE] : 0;
 	default:
 		return 0;
@@ -111,13 +111,13 @@ int taps__msg_props_resolve(const struct taps_msg_props *mp, const struct taps_p
 	/* RFC 9622 section 9.1.3: a property inconsistent with the
 	 * connection is an error.  Every AF_TAPS protocol is a reliable,
 	 * ordered stream, without per-message reliability. */
-	if (!out->v[TAPS_MSG_ORDERED])
+	if (!out->v[TAPS_MSG_PROP_ORDERED])
 		*reason = "msgOrdered false: the connection is an ordered stream";
-	else if (!out->v[TAPS_MSG_RELIABLE])
+	else if (!out->v[TAPS_MSG_PROP_RELIABLE])
 		*reason = "msgReliable false: the connection has no per-message reliability";
-	else if (out->v[TAPS_MSG_NO_SEGMENTATION])
+	else if (out->v[TAPS_MSG_PROP_NO_SEGMENTATION])
 		*reason = "noSegmentation: a byte stream is segmented as the transport sees fit";
-	else if (out->v[TAPS_MSG_CAPACITY_PROFILE] != msg_default(TAPS_MSG_CAPACITY_PROFILE, cp))
+	else if (out->v[TAPS_MSG_PROP_CAPACITY_PROFILE] != msg_default(TAPS_MSG_PROP_CAPACITY_PROFILE, cp))
 		*reason = "msgCapacityProfile: a byte stream cannot mark one message differently";
 	return *reason ? -EOPNOTSUPP : 0;
 }

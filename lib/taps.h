@@ -514,16 +514,16 @@ int taps_send_file(struct taps_connection *c, int fd, off_t off, size_t len, voi
  * default, from the connection where RFC 9622 says so.
  */
 enum taps_msg_property {
-	TAPS_MSG_LIFETIME = 0,		/* msgLifetime: ms, 0 = infinite */
-	TAPS_MSG_PRIORITY,		/* msgPriority: 0.., 100; lower goes first */
-	TAPS_MSG_ORDERED,		/* msgOrdered: bool, preserveOrder's */
-	TAPS_MSG_SAFELY_REPLAYABLE,	/* safelyReplayable: bool, false */
-	TAPS_MSG_FINAL,			/* final: bool, false */
-	TAPS_MSG_CHECKSUM_LEN,		/* msgChecksumLen: bytes, -1 = Full Coverage */
-	TAPS_MSG_RELIABLE,		/* msgReliable: bool, reliability's */
-	TAPS_MSG_CAPACITY_PROFILE,	/* msgCapacityProfile: connCapacityProfile's */
-	TAPS_MSG_NO_FRAGMENTATION,	/* noFragmentation: bool, false */
-	TAPS_MSG_NO_SEGMENTATION,	/* noSegmentation: bool, false */
+	TAPS_MSG_PROP_LIFETIME = 0,		/* msgLifetime: ms, 0 = infinite */
+	TAPS_MSG_PROP_PRIORITY,		/* msgPriority: 0.., 100; lower goes first */
+	TAPS_MSG_PROP_ORDERED,		/* msgOrdered: bool, preserveOrder's */
+	TAPS_MSG_PROP_SAFELY_REPLAYABLE,	/* safelyReplayable: bool, false */
+	TAPS_MSG_PROP_FINAL,			/* final: bool, false */
+	TAPS_MSG_PROP_CHECKSUM_LEN,		/* msgChecksumLen: bytes, -1 = Full Coverage */
+	TAPS_MSG_PROP_RELIABLE,		/* msgReliable: bool, reliability's */
+	TAPS_MSG_PROP_CAPACITY_PROFILE,	/* msgCapacityProfile: connCapacityProfile's */
+	TAPS_MSG_PROP_NO_FRAGMENTATION,	/* noFragmentation: bool, false */
+	TAPS_MSG_PROP_NO_SEGMENTATION,	/* noSegmentation: bool, false */
 	TAPS_MSG_PROP_COUNT
 };
 
@@ -538,7 +538,7 @@ int taps_msg_props_set(struct taps_msg_props *mp, enum taps_msg_property prop,
 /* 0 and the value (-ENODATA: not set, *value is the default then). */
 int taps_msg_props_get(const struct taps_msg_props *mp, enum taps_msg_property prop,
 		       int64_t *value);
-/* "msgLifetime" for TAPS_MSG_LIFETIME; NULL if out of range. */
+/* "msgLifetime" for TAPS_MSG_PROP_LIFETIME; NULL if out of range. */
 const char *taps_msg_property_name(enum taps_msg_property prop);
 
 /*

@@ -92,7 +92,7 @@ static void on_ready(struct taps_connection *c, void *user)
 		big = calloc(1, big_len);
 		taps_send(c, big, big_len, (void *)1, 0);
 		free(big);
-		taps_msg_props_set(mp, TAPS_MSG_LIFETIME, 300);
+		taps_msg_props_set(mp, TAPS_MSG_PROP_LIFETIME, 300);
 		taps_send_message(c, "short-lived", 11, (void *)2, 0, mp);
 		taps_send(c, "patient", 7, (void *)3, 0);
 		taps_msg_props_free(mp);
@@ -101,7 +101,7 @@ static void on_ready(struct taps_connection *c, void *user)
 	if (!strcmp(mode, "final")) {
 		struct taps_msg_props *mp = taps_msg_props_new();
 
-		taps_msg_props_set(mp, TAPS_MSG_FINAL, 1);
+		taps_msg_props_set(mp, TAPS_MSG_PROP_FINAL, 1);
 		taps_send_message(c, "last-words", 10, NULL, 0, mp);
 		late = taps_send(c, "late", 4, NULL, 0);
 		taps_msg_props_free(mp);
@@ -110,7 +110,7 @@ static void on_ready(struct taps_connection *c, void *user)
 	}
 	if (!strcmp(mode, "refuse")) {
 		static const enum taps_msg_property p[] = {
-			TAPS_MSG_ORDERED, TAPS_MSG_RELIABLE, TAPS_MSG_NO_SEGMENTATION,
+			TAPS_MSG_PROP_ORDERED, TAPS_MSG_PROP_RELIABLE, TAPS_MSG_PROP_NO_SEGMENTATION,
 		};
 		static const int64_t v[] = { 0, 0, 1 };
 		int r[3], i;
@@ -271,7 +271,7 @@ int main(int argc, char **argv)
 	} else if (!strcmp(mode, "refuse")) {
 		struct taps_msg_props *mp = taps_msg_props_new();
 
-		taps_msg_props_set(mp, TAPS_MSG_ORDERED, 0);
+		taps_msg_props_set(mp, TAPS_MSG_PROP_ORDERED, 0);
 		errno = 0;
 		if (taps_initiate_with_send(pre, "x", 1, NULL, mp, NULL))
 			return 1;

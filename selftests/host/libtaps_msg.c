@@ -110,29 +110,29 @@ TEST(props_validation)
 	int64_t v;
 
 	ASSERT_NE(NULL, mp);
-	EXPECT_STREQ("msgLifetime", taps_msg_property_name(TAPS_MSG_LIFETIME));
-	EXPECT_STREQ("noSegmentation", taps_msg_property_name(TAPS_MSG_NO_SEGMENTATION));
+	EXPECT_STREQ("msgLifetime", taps_msg_property_name(TAPS_MSG_PROP_LIFETIME));
+	EXPECT_STREQ("noSegmentation", taps_msg_property_name(TAPS_MSG_PROP_NO_SEGMENTATION));
 	EXPECT_EQ(NULL, taps_msg_property_name(TAPS_MSG_PROP_COUNT));
 	/* defaults, reported as not set */
-	EXPECT_EQ(-ENODATA, taps_msg_props_get(mp, TAPS_MSG_PRIORITY, &v));
+	EXPECT_EQ(-ENODATA, taps_msg_props_get(mp, TAPS_MSG_PROP_PRIORITY, &v));
 	EXPECT_EQ(100, v);
-	EXPECT_EQ(-ENODATA, taps_msg_props_get(mp, TAPS_MSG_ORDERED, &v));
+	EXPECT_EQ(-ENODATA, taps_msg_props_get(mp, TAPS_MSG_PROP_ORDERED, &v));
 	EXPECT_EQ(1, v);
-	EXPECT_EQ(-ENODATA, taps_msg_props_get(mp, TAPS_MSG_CHECKSUM_LEN, &v));
+	EXPECT_EQ(-ENODATA, taps_msg_props_get(mp, TAPS_MSG_PROP_CHECKSUM_LEN, &v));
 	EXPECT_EQ(-1, v);
-	EXPECT_EQ(-ENODATA, taps_msg_props_get(mp, TAPS_MSG_LIFETIME, &v));
+	EXPECT_EQ(-ENODATA, taps_msg_props_get(mp, TAPS_MSG_PROP_LIFETIME, &v));
 	EXPECT_EQ(0, v);
 	/* ranges */
-	EXPECT_EQ(-EINVAL, taps_msg_props_set(mp, TAPS_MSG_PRIORITY, -1));
-	EXPECT_EQ(-EINVAL, taps_msg_props_set(mp, TAPS_MSG_LIFETIME, -5));
-	EXPECT_EQ(-EINVAL, taps_msg_props_set(mp, TAPS_MSG_FINAL, 2));
-	EXPECT_EQ(-EINVAL, taps_msg_props_set(mp, TAPS_MSG_CHECKSUM_LEN, -2));
-	EXPECT_EQ(-EINVAL, taps_msg_props_set(mp, TAPS_MSG_CAPACITY_PROFILE, 6));
+	EXPECT_EQ(-EINVAL, taps_msg_props_set(mp, TAPS_MSG_PROP_PRIORITY, -1));
+	EXPECT_EQ(-EINVAL, taps_msg_props_set(mp, TAPS_MSG_PROP_LIFETIME, -5));
+	EXPECT_EQ(-EINVAL, taps_msg_props_set(mp, TAPS_MSG_PROP_FINAL, 2));
+	EXPECT_EQ(-EINVAL, taps_msg_props_set(mp, TAPS_MSG_PROP_CHECKSUM_LEN, -2));
+	EXPECT_EQ(-EINVAL, taps_msg_props_set(mp, TAPS_MSG_PROP_CAPACITY_PROFILE, 6));
 	EXPECT_EQ(-ENOENT, taps_msg_props_set(mp, TAPS_MSG_PROP_COUNT, 0));
 	EXPECT_EQ(-ENOENT, taps_msg_props_set(mp, -1, 0));
-	EXPECT_EQ(-EINVAL, taps_msg_props_set(NULL, TAPS_MSG_FINAL, 1));
-	EXPECT_EQ(0, taps_msg_props_set(mp, TAPS_MSG_PRIORITY, 7));
-	EXPECT_EQ(0, taps_msg_props_get(mp, TAPS_MSG_PRIORITY, &v));
+	EXPECT_EQ(-EINVAL, taps_msg_props_set(NULL, TAPS_MSG_PROP_FINAL, 1));
+	EXPECT_EQ(0, taps_msg_props_set(mp, TAPS_MSG_PROP_PRIORITY, 7));
+	EXPECT_EQ(0, taps_msg_props_get(mp, TAPS_MSG_PROP_PRIORITY, &v));
 	EXPECT_EQ(7, v);
 	taps_msg_props_free(mp);
 }
@@ -141,16 +141,16 @@ TEST(props_validation)
 TEST(refused_on_a_stream)
 {
 	static const struct { enum taps_msg_property p; int64_t v; int want; } cases[] = {
-		{ TAPS_MSG_ORDERED, 0, -EOPNOTSUPP },
-		{ TAPS_MSG_RELIABLE, 0, -EOPNOTSUPP },
-		{ TAPS_MSG_NO_SEGMENTATION, 1, -EOPNOTSUPP },
-		{ TAPS_MSG_CAPACITY_PROFILE, 2, -EOPNOTSUPP },
-		{ TAPS_MSG_ORDERED, 1, 0 },
-		{ TAPS_MSG_RELIABLE, 1, 0 },
-		{ TAPS_MSG_NO_FRAGMENTATION, 1, 0 },
-		{ TAPS_MSG_CHECKSUM_LEN, 0, 0 },	/* advisory: full coverage */
-		{ TAPS_MSG_SAFELY_REPLAYABLE, 1, 0 },
-		{ TAPS_MSG_CAPACITY_PROFILE, 0, 0 },
+		{ TAPS_MSG_PROP_ORDERED, 0, -EOPNOTSUPP },
+		{ TAPS_MSG_PROP_RELIABLE, 0, -EOPNOTSUPP },
+		{ TAPS_MSG_PROP_NO_SEGMENTATION, 1, -EOPNOTSUPP },
+		{ TAPS_MSG_PROP_CAPACITY_PROFILE, 2, -EOPNOTSUPP },
+		{ TAPS_MSG_PROP_ORDERED, 1, 0 },
+		{ TAPS_MSG_PROP_RELIABLE, 1, 0 },
+		{ TAPS_MSG_PROP_NO_FRAGMENTATION, 1, 0 },
+		{ TAPS_MSG_PROP_CHECKSUM_LEN, 0, 0 },	/* advisory: full coverage */
+		{ TAPS_MSG_PROP_SAFELY_REPLAYABLE, 1, 0 },
+		{ TAPS_MSG_PROP_CAPACITY_PROFILE, 0, 0 },
 	};
 	struct taps_loop *loop = taps_loop_new();
 	struct taps_preconnection *pre = taps_preconnection_new(loop);
@@ -212,7 +212,7 @@ static void priority_order(struct __test_metadata *_metadata, const struct taps_
 	for (i = 0; i < 6; i++) {
 		char m = 'A' + i;
 
-		taps_msg_props_set(mp, TAPS_MSG_PRIORITY, prio[i]);
+		taps_msg_props_set(mp, TAPS_MSG_PROP_PRIORITY, prio[i]);
 		CALL(ASSERT_EQ(0, taps_send_message(c, &m, 1, (void *)(uintptr_t)m, 0, mp)));
 	}
 	for (i = 0; i < 5000 && st.sent < 7; i++) {
@@ -269,9 +269,9 @@ TEST(priority_keeps_parts_together)
 	taps_loop_process(loop);
 	CALL(ASSERT_EQ(0, taps_send(c, "[lo", 3, (void *)2, TAPS_SEND_PARTIAL)));
 	CALL(ASSERT_EQ(0, taps_send(c, "w]", 2, (void *)3, 0)));
-	taps_msg_props_set(mp, TAPS_MSG_PRIORITY, 0);
+	taps_msg_props_set(mp, TAPS_MSG_PROP_PRIORITY, 0);
 	CALL(ASSERT_EQ(0, taps_send_message(c, "[a", 2, (void *)4, TAPS_SEND_PARTIAL, mp)));
-	taps_msg_props_set(mp, TAPS_MSG_PRIORITY, 500);	/* a later part's: ignored */
+	taps_msg_props_set(mp, TAPS_MSG_PROP_PRIORITY, 500);	/* a later part's: ignored */
 	CALL(ASSERT_EQ(0, taps_send_message(c, "b]", 2, (void *)5, 0, mp)));
 	for (i = 0; i < 5000 && st.sent < 5; i++) {
 		drain(peer, buf, sizeof(buf), &got);
@@ -307,9 +307,9 @@ TEST(lifetime_expires_in_the_queue)
 	memset(big, 'x', sizeof(big));
 	c = adopt(loop, NULL, &peer);
 	CALL(ASSERT_EQ(0, taps_send(c, big, sizeof(big), (void *)1, 0)));
-	taps_msg_props_set(mp, TAPS_MSG_LIFETIME, 50);
+	taps_msg_props_set(mp, TAPS_MSG_PROP_LIFETIME, 50);
 	CALL(ASSERT_EQ(0, taps_send_message(c, "E", 1, (void *)2, 0, mp)));
-	taps_msg_props_set(mp, TAPS_MSG_LIFETIME, 60000);
+	taps_msg_props_set(mp, TAPS_MSG_PROP_LIFETIME, 60000);
 	CALL(ASSERT_EQ(0, taps_send_message(c, "L", 1, (void *)3, 0, mp)));
 	CALL(ASSERT_EQ(0, taps_send(c, "N", 1, (void *)4, 0)));
 	t0 = taps__now_us();
@@ -353,10 +353,10 @@ TEST(final_ends_the_sending_side)
 
 	memset(&st, 0, sizeof(st));
 	c = adopt(loop, NULL, &peer);
-	taps_msg_props_set(mp, TAPS_MSG_FINAL, 1);
+	taps_msg_props_set(mp, TAPS_MSG_PROP_FINAL, 1);
 	CALL(ASSERT_EQ(0, taps_send_message(c, "bye", 3, NULL, 0, mp)));
-	taps_msg_props_set(mp, TAPS_MSG_FINAL, 0);
-	taps_msg_props_set(mp, TAPS_MSG_PRIORITY, 0);	/* final stays last */
+	taps_msg_props_set(mp, TAPS_MSG_PROP_FINAL, 0);
+	taps_msg_props_set(mp, TAPS_MSG_PROP_PRIORITY, 0);	/* final stays last */
 	EXPECT_EQ(-EPIPE, taps_send_message(c, "late", 4, NULL, 0, mp));
 	EXPECT_EQ(-EPIPE, taps_send(c, "late", 4, NULL, 0));
 	EXPECT_EQ(0, taps_connection_get(c, TAPS_PROP_CAN_SEND, &v));
