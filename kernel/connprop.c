@@ -6,15 +6,15 @@
  * protocol will win; each maps to the options the protocol has
  * (Documentation/uapi.md, "Connection properties"):
  *
- *  TAPS_PROP_ABORT_TIMEOUT    TCP: TCP_USER_TIMEOUT.  SCTP: SCTP_RTOINFO,
+ *  TAPS_CONN_ABORT_TIMEOUT    TCP: TCP_USER_TIMEOUT.  SCTP: SCTP_RTOINFO,
  *                             SCTP_ASSOCINFO and SCTP_PEER_ADDR_THLDS, so
  *                             that the association aborts after the
  *                             timeout (below).
- *  TAPS_PROP_CAPACITY_PROFILE DSCP (IP_TOS, IPV6_TCLASS), no Nagle
+ *  TAPS_CONN_CAPACITY_PROFILE DSCP (IP_TOS, IPV6_TCLASS), no Nagle
  *                             (TCP_NODELAY, SCTP_NODELAY) and a small
  *                             TCP_NOTSENT_LOWAT for the low-latency ones.
- *  TAPS_PROP_SEND_LOWAT       TCP_NOTSENT_LOWAT.
- *  TAPS_PROP_PRIORITY         SO_PRIORITY of every protocol.
+ *  TAPS_CONN_SEND_LOWAT       TCP_NOTSENT_LOWAT.
+ *  TAPS_CONN_PRIORITY         SO_PRIORITY of every protocol.
  *
  * TAPS_QUERY_PROPERTIES reads them back with what the connection's
  * protocol offers and has in force (taps_connprop_query()).
@@ -198,7 +198,7 @@ static int taps_prop_opts(struct taps_sock *tsk, int optname, const struct taps_
 	int n = 0, tos;
 
 	switch (optname) {
-	case TAPS_PROP_ABORT_TIMEOUT:
+	case TAPS_CONN_ABORT_TIMEOUT:
 		taps_opt_int(&o[n++], SOL_TCP, TCP_USER_TIMEOUT, p->abort_ms);
 		if (taps_prop_sctp_abort(sock_net(&tsk->sk), p->abort_ms, &o[n].v.rto,
 					 &o[n + 1].v.ap, &o[n + 2].v.th)) {
@@ -213,7 +213,7 @@ static int taps_prop_opts(struct taps_sock *tsk, int optname, const struct taps_
 			o[n++].len = sizeof(struct sctp_paddrthlds);
 		}
 		break;
-	case TAPS_PROP_CAPACITY_PROFILE:
+	case TAPS_CONN_CAPACITY_PROFILE:
 		tos = taps_profile_tos(p->profile);
 		taps_opt_int(&o[n++], SOL_IP, IP_TOS, tos);
 		taps_opt_int(&o[n++], SOL_IPV6, IPV6_TCLASS, tos);
@@ -222,7 +222,7 @@ static int taps_prop_opts(struct taps_sock *tsk, int optname, const struct taps_
 		taps_opt_int(&o[n++], SOL_SCTP, SCTP_NODELAY,
 			     p->profile == TAPS_PROFILE_INTERACTIVE);
 		fallthrough;
-	case TAPS_PROP_SEND_LOWAT:
+	case TAPS_CONN_SEND_LOWAT:
 		taps_opt_int(&o[n++], SOL_TCP, TCP_NOTSENT_LOWAT, taps_prop_lowat(p));
 		break;
 	}
@@ -268,22 +268,22 @@ static int taps_prop_record(struct taps_sock *tsk, const struct taps_propopt *o,
 static int taps_prop_parse(int optname, int val, struct taps_connprop *p)
 {
 	switch (optname) {
-	case TAPS_PROP_ABORT_TIMEOUT:
+	case TAPS_CONN_ABORT_TIMEOUT:
 		if (val < 0 || val > TAPS_ABORT_TIMEOUT_MAX)
 			return -EINVAL;
 		p->abort_ms = val;
 		return 0;
-	case TAPS_PROP_PRIORITY:
+	case TAPS_CONN_PRIORITY:
 		if (val < 0 || val > TAPS_PRIORITY_MAX)
 			return -EINVAL;
 		p->priority = val;
 		return 0;
-	case TAPS_PROP_CAPACITY_PROFILE:
+	case TAPS_CONN_CAPACITY_PROFILE:
 		if (val < TAPS_PROFILE_DEFAULT || val > TAPS_PROFILE_CAPACITY_SEEKING)
 			return -EINVAL;
 		p->profile = val;
 		return 0;
-	case TAPS_PROP_SEND_LOWAT:
+	case TAPS_CONN_SEND_LOWAT:
 		if (val < 0)
 			return -EINVAL;
 		p->send_lowat = val;
@@ -294,7 +294,7 @@ static int taps_prop_parse(int optname, int val, struct taps_connprop *p)
 
 bool taps_connprop_is(int optname)
 {
-	return optname >= TAPS_PROP_ABORT_TIMEOUT && optname <= TAPS_PROP_SEND_LOWAT;
+	return optname >= TAPS_CONN_ABORT_TIMEOUT && optname <= TAPS_CONN_SEND_LOWAT;
 }
 
 int taps_connprop_set(struct taps_sock *tsk, int optname, sockptr_t optval, unsigned int optlen)
@@ -336,7 +336,7 @@ int taps_connprop_set(struct taps_sock *tsk, int optname, sockptr_t optval, unsi
 	if (err)
 		goto out;
 	tsk->prop = p;
-	if (optname == TAPS_PROP_PRIORITY) {
+	if (optname == TAPS_CONN_PRIORITY) {
 		/* Copied to attempts and the connection (taps_sync_sockopts()). */
 		WRITE_ONCE(sk->sk_priority, taps_prop_so_priority(p.priority));
 		if (inner)
@@ -353,16 +353,16 @@ int taps_connprop_get(struct taps_sock *tsk, int optname, int *val)
 
 	sock_owned_by_me(&tsk->sk);
 	switch (optname) {
-	case TAPS_PROP_ABORT_TIMEOUT:
+	case TAPS_CONN_ABORT_TIMEOUT:
 		*val = p->abort_ms;
 		return 0;
-	case TAPS_PROP_PRIORITY:
+	case TAPS_CONN_PRIORITY:
 		*val = p->priority;
 		return 0;
-	case TAPS_PROP_CAPACITY_PROFILE:
+	case TAPS_CONN_CAPACITY_PROFILE:
 		*val = p->profile;
 		return 0;
-	case TAPS_PROP_SEND_LOWAT:
+	case TAPS_CONN_SEND_LOWAT:
 		*val = p->send_lowat;
 		return 0;
 	}

@@ -289,7 +289,7 @@ int taps_getsockopt(struct socket *sock, int level, int optname,
 	case TAPS_PROTOCOLS:
 	case TAPS_ISOLATE:
 	case TAPS_SEL_FIRST ... TAPS_SEL_LAST:
-	case TAPS_PROP_ABORT_TIMEOUT ... TAPS_PROP_SEND_LOWAT:
+	case TAPS_CONN_ABORT_TIMEOUT ... TAPS_CONN_SEND_LOWAT:
 	case TAPS_NOTIFY:
 		if (optname == TAPS_NOTIFY)
 			val = taps_notify_mask(tsk);

@@ -208,10 +208,10 @@ struct taps_attempt {
 
 /* Connection properties as set at SOL_TAPS (connprop.c) */
 struct taps_connprop {
-	u32			abort_ms;	/* TAPS_PROP_ABORT_TIMEOUT */
-	u32			priority;	/* TAPS_PROP_PRIORITY */
-	u32			profile;	/* TAPS_PROP_CAPACITY_PROFILE */
-	u32			send_lowat;	/* TAPS_PROP_SEND_LOWAT */
+	u32			abort_ms;	/* TAPS_CONN_ABORT_TIMEOUT */
+	u32			priority;	/* TAPS_CONN_PRIORITY */
+	u32			profile;	/* TAPS_CONN_CAPACITY_PROFILE */
+	u32			send_lowat;	/* TAPS_CONN_SEND_LOWAT */
 };
 
 /*

@@ -229,28 +229,28 @@ TEST_F(prop, defaults_and_errors)
 	int fd = self->fd;
 	char c = 1;
 
-	EXPECT_EQ(0, get_int(fd, SOL_TAPS, TAPS_PROP_ABORT_TIMEOUT));
-	EXPECT_EQ(TAPS_PRIORITY_DEFAULT, get_int(fd, SOL_TAPS, TAPS_PROP_PRIORITY));
-	EXPECT_EQ(TAPS_PROFILE_DEFAULT, get_int(fd, SOL_TAPS, TAPS_PROP_CAPACITY_PROFILE));
-	EXPECT_EQ(0, get_int(fd, SOL_TAPS, TAPS_PROP_SEND_LOWAT));
+	EXPECT_EQ(0, get_int(fd, SOL_TAPS, TAPS_CONN_ABORT_TIMEOUT));
+	EXPECT_EQ(TAPS_PRIORITY_DEFAULT, get_int(fd, SOL_TAPS, TAPS_CONN_PRIORITY));
+	EXPECT_EQ(TAPS_PROFILE_DEFAULT, get_int(fd, SOL_TAPS, TAPS_CONN_CAPACITY_PROFILE));
+	EXPECT_EQ(0, get_int(fd, SOL_TAPS, TAPS_CONN_SEND_LOWAT));
 
-	EXPECT_EQ(-1, set_int(fd, SOL_TAPS, TAPS_PROP_ABORT_TIMEOUT, -1));
+	EXPECT_EQ(-1, set_int(fd, SOL_TAPS, TAPS_CONN_ABORT_TIMEOUT, -1));
 	EXPECT_EQ(EINVAL, errno);
-	EXPECT_EQ(-1, set_int(fd, SOL_TAPS, TAPS_PROP_ABORT_TIMEOUT, TAPS_ABORT_TIMEOUT_MAX + 1));
+	EXPECT_EQ(-1, set_int(fd, SOL_TAPS, TAPS_CONN_ABORT_TIMEOUT, TAPS_ABORT_TIMEOUT_MAX + 1));
 	EXPECT_EQ(EINVAL, errno);
-	EXPECT_EQ(-1, set_int(fd, SOL_TAPS, TAPS_PROP_PRIORITY, TAPS_PRIORITY_MAX + 1));
+	EXPECT_EQ(-1, set_int(fd, SOL_TAPS, TAPS_CONN_PRIORITY, TAPS_PRIORITY_MAX + 1));
 	EXPECT_EQ(EINVAL, errno);
-	EXPECT_EQ(-1, set_int(fd, SOL_TAPS, TAPS_PROP_CAPACITY_PROFILE,
+	EXPECT_EQ(-1, set_int(fd, SOL_TAPS, TAPS_CONN_CAPACITY_PROFILE,
 			      TAPS_PROFILE_CAPACITY_SEEKING + 1));
 	EXPECT_EQ(EINVAL, errno);
-	EXPECT_EQ(-1, set_int(fd, SOL_TAPS, TAPS_PROP_SEND_LOWAT, -1));
+	EXPECT_EQ(-1, set_int(fd, SOL_TAPS, TAPS_CONN_SEND_LOWAT, -1));
 	EXPECT_EQ(EINVAL, errno);
-	EXPECT_EQ(-1, setsockopt(fd, SOL_TAPS, TAPS_PROP_PRIORITY, &c, 1));
+	EXPECT_EQ(-1, setsockopt(fd, SOL_TAPS, TAPS_CONN_PRIORITY, &c, 1));
 	EXPECT_EQ(EINVAL, errno);
-	EXPECT_EQ(-1, setsockopt(fd, SOL_TAPS, TAPS_PROP_PRIORITY, (void *)8, sizeof(int)));
+	EXPECT_EQ(-1, setsockopt(fd, SOL_TAPS, TAPS_CONN_PRIORITY, (void *)8, sizeof(int)));
 	EXPECT_EQ(EFAULT, errno);
 	/* A failed call changes nothing. */
-	EXPECT_EQ(0, get_int(fd, SOL_TAPS, TAPS_PROP_ABORT_TIMEOUT));
+	EXPECT_EQ(0, get_int(fd, SOL_TAPS, TAPS_CONN_ABORT_TIMEOUT));
 	EXPECT_EQ(-1, get_int(fd, SOL_TCP, TCP_USER_TIMEOUT));
 	EXPECT_EQ(ENOTCONN, errno);
 }
@@ -261,10 +261,10 @@ TEST_F(prop, tcp_before_connect)
 	int afd, one = 1;
 
 	ASSERT_EQ(0, setsockopt(self->lfd, SOL_IP, IP_RECVTOS, &one, sizeof(one)));
-	ASSERT_EQ(0, set_int(self->fd, SOL_TAPS, TAPS_PROP_ABORT_TIMEOUT, 3000));
-	ASSERT_EQ(0, set_int(self->fd, SOL_TAPS, TAPS_PROP_CAPACITY_PROFILE,
+	ASSERT_EQ(0, set_int(self->fd, SOL_TAPS, TAPS_CONN_ABORT_TIMEOUT, 3000));
+	ASSERT_EQ(0, set_int(self->fd, SOL_TAPS, TAPS_CONN_CAPACITY_PROFILE,
 			     TAPS_PROFILE_INTERACTIVE));
-	ASSERT_EQ(0, set_int(self->fd, SOL_TAPS, TAPS_PROP_PRIORITY, 10));
+	ASSERT_EQ(0, set_int(self->fd, SOL_TAPS, TAPS_CONN_PRIORITY, 10));
 	/* The records say what the attempts get. */
 	EXPECT_EQ(3000, get_int(self->fd, SOL_TCP, TCP_USER_TIMEOUT));
 	EXPECT_EQ(1, get_int(self->fd, SOL_TCP, TCP_NODELAY));
@@ -280,9 +280,9 @@ TEST_F(prop, tcp_before_connect)
 	EXPECT_EQ(6, get_int(self->fd, SOL_SOCKET, SO_PRIORITY));	/* interactive */
 	/* On the wire: the peer saw CS4. */
 	EXPECT_EQ(32 << 2, received_tos(afd));
-	EXPECT_EQ(3000, get_int(self->fd, SOL_TAPS, TAPS_PROP_ABORT_TIMEOUT));
+	EXPECT_EQ(3000, get_int(self->fd, SOL_TAPS, TAPS_CONN_ABORT_TIMEOUT));
 	EXPECT_EQ(TAPS_PROFILE_INTERACTIVE,
-		  get_int(self->fd, SOL_TAPS, TAPS_PROP_CAPACITY_PROFILE));
+		  get_int(self->fd, SOL_TAPS, TAPS_CONN_CAPACITY_PROFILE));
 	close(afd);
 }
 
@@ -293,24 +293,24 @@ TEST_F(prop, tcp_after_connect)
 
 	ASSERT_EQ(0, connect_lo(fd, self->port)) TH_LOG("connect: %s", strerror(errno));
 	EXPECT_EQ(0, get_int(fd, SOL_TCP, TCP_USER_TIMEOUT));
-	ASSERT_EQ(0, set_int(fd, SOL_TAPS, TAPS_PROP_ABORT_TIMEOUT, 1234));
+	ASSERT_EQ(0, set_int(fd, SOL_TAPS, TAPS_CONN_ABORT_TIMEOUT, 1234));
 	EXPECT_EQ(1234, get_int(fd, SOL_TCP, TCP_USER_TIMEOUT));
-	ASSERT_EQ(0, set_int(fd, SOL_TAPS, TAPS_PROP_CAPACITY_PROFILE, TAPS_PROFILE_SCAVENGER));
+	ASSERT_EQ(0, set_int(fd, SOL_TAPS, TAPS_CONN_CAPACITY_PROFILE, TAPS_PROFILE_SCAVENGER));
 	EXPECT_EQ(1 << 2, get_int(fd, SOL_IP, IP_TOS));			/* LE */
 	EXPECT_EQ(0, get_int(fd, SOL_TCP, TCP_NODELAY));
-	ASSERT_EQ(0, set_int(fd, SOL_TAPS, TAPS_PROP_CAPACITY_PROFILE,
+	ASSERT_EQ(0, set_int(fd, SOL_TAPS, TAPS_CONN_CAPACITY_PROFILE,
 			     TAPS_PROFILE_LOW_LATENCY));
 	EXPECT_EQ(18 << 2, get_int(fd, SOL_IP, IP_TOS));			/* AF21 */
 	EXPECT_EQ(16384, get_int(fd, SOL_TCP, TCP_NOTSENT_LOWAT));
 	/* The low-water mark set goes before the profile's. */
-	ASSERT_EQ(0, set_int(fd, SOL_TAPS, TAPS_PROP_SEND_LOWAT, 5000));
+	ASSERT_EQ(0, set_int(fd, SOL_TAPS, TAPS_CONN_SEND_LOWAT, 5000));
 	EXPECT_EQ(5000, get_int(fd, SOL_TCP, TCP_NOTSENT_LOWAT));
-	ASSERT_EQ(0, set_int(fd, SOL_TAPS, TAPS_PROP_CAPACITY_PROFILE, TAPS_PROFILE_DEFAULT));
+	ASSERT_EQ(0, set_int(fd, SOL_TAPS, TAPS_CONN_CAPACITY_PROFILE, TAPS_PROFILE_DEFAULT));
 	EXPECT_EQ(0, get_int(fd, SOL_IP, IP_TOS));
 	EXPECT_EQ(5000, get_int(fd, SOL_TCP, TCP_NOTSENT_LOWAT));
-	ASSERT_EQ(0, set_int(fd, SOL_TAPS, TAPS_PROP_PRIORITY, 500));
+	ASSERT_EQ(0, set_int(fd, SOL_TAPS, TAPS_CONN_PRIORITY, 500));
 	EXPECT_EQ(2, get_int(fd, SOL_SOCKET, SO_PRIORITY));		/* bulk */
-	ASSERT_EQ(0, set_int(fd, SOL_TAPS, TAPS_PROP_ABORT_TIMEOUT, 0));
+	ASSERT_EQ(0, set_int(fd, SOL_TAPS, TAPS_CONN_ABORT_TIMEOUT, 0));
 	EXPECT_EQ(0, get_int(fd, SOL_TCP, TCP_USER_TIMEOUT));
 }
 
@@ -331,9 +331,9 @@ TEST_F(prop, records_bounded)
 	int n;
 
 	for (n = 0; n < 1000; n++) {
-		ASSERT_EQ(0, set_int(self->fd, SOL_TAPS, TAPS_PROP_ABORT_TIMEOUT, n * 10));
-		ASSERT_EQ(0, set_int(self->fd, SOL_TAPS, TAPS_PROP_CAPACITY_PROFILE, n % 6));
-		ASSERT_EQ(0, set_int(self->fd, SOL_TAPS, TAPS_PROP_SEND_LOWAT, n));
+		ASSERT_EQ(0, set_int(self->fd, SOL_TAPS, TAPS_CONN_ABORT_TIMEOUT, n * 10));
+		ASSERT_EQ(0, set_int(self->fd, SOL_TAPS, TAPS_CONN_CAPACITY_PROFILE, n % 6));
+		ASSERT_EQ(0, set_int(self->fd, SOL_TAPS, TAPS_CONN_SEND_LOWAT, n));
 	}
 	for (i = 0; i < sizeof(tcp_opts) / sizeof(tcp_opts[0]); i++) {
 		/* 0/1 options (TCP_INQ, TCP_THIN_LINEAR_TIMEOUTS) take 1 only. */
@@ -350,8 +350,8 @@ TEST_F(prop, records_bounded)
 	EXPECT_EQ(-1, set_int(self->fd, SOL_IP, IP_RECVTTL, 1));
 	EXPECT_EQ(ENOBUFS, errno);
 	/* Still settable: they replace records. */
-	ASSERT_EQ(0, set_int(self->fd, SOL_TAPS, TAPS_PROP_ABORT_TIMEOUT, 4321));
-	ASSERT_EQ(0, set_int(self->fd, SOL_TAPS, TAPS_PROP_CAPACITY_PROFILE,
+	ASSERT_EQ(0, set_int(self->fd, SOL_TAPS, TAPS_CONN_ABORT_TIMEOUT, 4321));
+	ASSERT_EQ(0, set_int(self->fd, SOL_TAPS, TAPS_CONN_CAPACITY_PROFILE,
 			     TAPS_PROFILE_CAPACITY_SEEKING));
 
 	ASSERT_EQ(0, connect_lo(self->fd, self->port)) TH_LOG("connect: %s", strerror(errno));
@@ -372,10 +372,10 @@ TEST_F(prop, listener_gets_them)
 
 	ASSERT_LE(0, lfd);
 	ASSERT_EQ(0, set_int(lfd, SOL_TAPS, TAPS_PROTOCOLS, TAPS_P_TCP));
-	ASSERT_EQ(0, set_int(lfd, SOL_TAPS, TAPS_PROP_ABORT_TIMEOUT, 2500));
+	ASSERT_EQ(0, set_int(lfd, SOL_TAPS, TAPS_CONN_ABORT_TIMEOUT, 2500));
 	ASSERT_EQ(0, bind(lfd, (void *)&sin, sizeof(sin)));
 	ASSERT_EQ(0, listen(lfd, 4));
-	EXPECT_EQ(-1, set_int(lfd, SOL_TAPS, TAPS_PROP_ABORT_TIMEOUT, 1000));
+	EXPECT_EQ(-1, set_int(lfd, SOL_TAPS, TAPS_CONN_ABORT_TIMEOUT, 1000));
 	EXPECT_EQ(ENOTCONN, errno);
 	ASSERT_EQ(0, getsockname(lfd, (void *)&sin, &len));
 	cfd = socket(AF_INET, SOCK_STREAM, 0);
@@ -397,16 +397,16 @@ TEST_F(prop, mptcp_best_effort)
 		SKIP(return, "no MPTCP in this kernel");
 	ASSERT_EQ(0, set_int(self->fd, SOL_TAPS, TAPS_PROTOCOLS, TAPS_P_MPTCP));
 	ASSERT_EQ(0, set_int(self->fd, SOL_TAPS, TAPS_SEL_MULTIPATH, TAPS_PREF_REQUIRE));
-	ASSERT_EQ(0, set_int(self->fd, SOL_TAPS, TAPS_PROP_ABORT_TIMEOUT, 3000));
-	ASSERT_EQ(0, set_int(self->fd, SOL_TAPS, TAPS_PROP_CAPACITY_PROFILE,
+	ASSERT_EQ(0, set_int(self->fd, SOL_TAPS, TAPS_CONN_ABORT_TIMEOUT, 3000));
+	ASSERT_EQ(0, set_int(self->fd, SOL_TAPS, TAPS_CONN_CAPACITY_PROFILE,
 			     TAPS_PROFILE_INTERACTIVE));
 	ASSERT_EQ(0, connect_lo(self->fd, self->port)) TH_LOG("connect: %s", strerror(errno));
 	EXPECT_EQ(IPPROTO_MPTCP, info_of(self->fd).ti_protocol);
 	EXPECT_EQ(1, get_int(self->fd, SOL_TCP, TCP_NODELAY));
 	EXPECT_EQ(32 << 2, get_int(self->fd, SOL_IP, IP_TOS));
 	/* And after connect(): set, though MPTCP keeps its default. */
-	EXPECT_EQ(0, set_int(self->fd, SOL_TAPS, TAPS_PROP_ABORT_TIMEOUT, 1000));
-	EXPECT_EQ(1000, get_int(self->fd, SOL_TAPS, TAPS_PROP_ABORT_TIMEOUT));
+	EXPECT_EQ(0, set_int(self->fd, SOL_TAPS, TAPS_CONN_ABORT_TIMEOUT, 1000));
+	EXPECT_EQ(1000, get_int(self->fd, SOL_TAPS, TAPS_CONN_ABORT_TIMEOUT));
 }
 
 /* SCTP: RTO.Max and Association.Max.Retrans from the abort timeout. */
@@ -421,8 +421,8 @@ TEST_F(prop, sctp_mapping)
 	slfd = plain_listener(IPPROTO_SCTP, &port);
 	ASSERT_LE(0, slfd);
 	ASSERT_EQ(0, set_int(fd, SOL_TAPS, TAPS_PROTOCOLS, TAPS_P_SCTP));
-	ASSERT_EQ(0, set_int(fd, SOL_TAPS, TAPS_PROP_ABORT_TIMEOUT, T_ABORT));
-	ASSERT_EQ(0, set_int(fd, SOL_TAPS, TAPS_PROP_CAPACITY_PROFILE, TAPS_PROFILE_INTERACTIVE));
+	ASSERT_EQ(0, set_int(fd, SOL_TAPS, TAPS_CONN_ABORT_TIMEOUT, T_ABORT));
+	ASSERT_EQ(0, set_int(fd, SOL_TAPS, TAPS_CONN_CAPACITY_PROFILE, TAPS_PROFILE_INTERACTIVE));
 	ASSERT_EQ(0, connect_lo(fd, port)) TH_LOG("connect: %s", strerror(errno));
 	EXPECT_EQ(IPPROTO_SCTP, info_of(fd).ti_protocol);
 
@@ -437,14 +437,14 @@ TEST_F(prop, sctp_mapping)
 
 	/* 32 s: RTO.Max 4 s; 1+2+4x8 = 35 s at the 10th timeout: 9 before. */
 	ASSERT_EQ(1000, sysctl_int("/proc/sys/net/sctp/rto_min"));
-	ASSERT_EQ(0, set_int(fd, SOL_TAPS, TAPS_PROP_ABORT_TIMEOUT, 32000));
+	ASSERT_EQ(0, set_int(fd, SOL_TAPS, TAPS_CONN_ABORT_TIMEOUT, 32000));
 	ri = rtoinfo_of(fd);
 	EXPECT_EQ(4000, ri.srto_max);
 	EXPECT_EQ(1000, ri.srto_min);
 	EXPECT_EQ(9, asocmaxrxt_of(fd));
 
 	/* 0: the namespace's defaults again. */
-	ASSERT_EQ(0, set_int(fd, SOL_TAPS, TAPS_PROP_ABORT_TIMEOUT, 0));
+	ASSERT_EQ(0, set_int(fd, SOL_TAPS, TAPS_CONN_ABORT_TIMEOUT, 0));
 	ri = rtoinfo_of(fd);
 	EXPECT_EQ(sysctl_int("/proc/sys/net/sctp/rto_max"), ri.srto_max);
 	EXPECT_EQ(sysctl_int("/proc/sys/net/sctp/rto_min"), ri.srto_min);
@@ -453,7 +453,7 @@ TEST_F(prop, sctp_mapping)
 	EXPECT_EQ(sysctl_int("/proc/sys/net/sctp/pf_retrans"), pfthld_of(fd));
 
 	/* QUERY_PROPERTIES: SCTP's capabilities and its abort time in force. */
-	ASSERT_EQ(0, set_int(fd, SOL_TAPS, TAPS_PROP_ABORT_TIMEOUT, T_ABORT));
+	ASSERT_EQ(0, set_int(fd, SOL_TAPS, TAPS_CONN_ABORT_TIMEOUT, T_ABORT));
 	tp = query(fd, NULL);
 	EXPECT_EQ(IPPROTO_SCTP, tp.tp_protocol);
 	EXPECT_TRUE(tp.tp_caps & TAPS_CAP_MULTISTREAMING);
@@ -479,7 +479,7 @@ TEST_F(prop, query_properties)
 	socklen_t len;
 	char big[sizeof(tp) + 16];
 
-	ASSERT_EQ(0, set_int(self->fd, SOL_TAPS, TAPS_PROP_ABORT_TIMEOUT, 4000));
+	ASSERT_EQ(0, set_int(self->fd, SOL_TAPS, TAPS_CONN_ABORT_TIMEOUT, 4000));
 	tp = query(self->fd, NULL);
 	EXPECT_EQ(0, tp.tp_protocol);
 	EXPECT_EQ(0, tp.tp_caps);
@@ -563,7 +563,7 @@ static void check_abort(struct __test_metadata *_metadata, int fd)
 
 TEST_F(prop, abort_timeout_tcp_measured)
 {
-	ASSERT_EQ(0, set_int(self->fd, SOL_TAPS, TAPS_PROP_ABORT_TIMEOUT, T_ABORT));
+	ASSERT_EQ(0, set_int(self->fd, SOL_TAPS, TAPS_CONN_ABORT_TIMEOUT, T_ABORT));
 	ASSERT_EQ(0, connect_lo(self->fd, self->port)) TH_LOG("connect: %s", strerror(errno));
 	check_abort(_metadata, self->fd);
 }
@@ -571,7 +571,7 @@ TEST_F(prop, abort_timeout_tcp_measured)
 TEST_F(prop, abort_timeout_tcp_after_connect_measured)
 {
 	ASSERT_EQ(0, connect_lo(self->fd, self->port)) TH_LOG("connect: %s", strerror(errno));
-	ASSERT_EQ(0, set_int(self->fd, SOL_TAPS, TAPS_PROP_ABORT_TIMEOUT, T_ABORT));
+	ASSERT_EQ(0, set_int(self->fd, SOL_TAPS, TAPS_CONN_ABORT_TIMEOUT, T_ABORT));
 	check_abort(_metadata, self->fd);
 }
 
@@ -584,7 +584,7 @@ TEST_F(prop, abort_timeout_sctp_measured)
 	slfd = plain_listener(IPPROTO_SCTP, &port);
 	ASSERT_LE(0, slfd);
 	ASSERT_EQ(0, set_int(self->fd, SOL_TAPS, TAPS_PROTOCOLS, TAPS_P_SCTP));
-	ASSERT_EQ(0, set_int(self->fd, SOL_TAPS, TAPS_PROP_ABORT_TIMEOUT, T_ABORT));
+	ASSERT_EQ(0, set_int(self->fd, SOL_TAPS, TAPS_CONN_ABORT_TIMEOUT, T_ABORT));
 	ASSERT_EQ(0, connect_lo(self->fd, port)) TH_LOG("connect: %s", strerror(errno));
 	afd = accept(slfd, NULL, NULL);
 	ASSERT_LE(0, afd);
@@ -619,12 +619,12 @@ TEST(nobody_in_own_namespaces)
 		fd = taps_socket(SOCK_STREAM);
 		if (lfd < 0 || fd < 0)
 			_exit(13);
-		if (set_int(fd, SOL_TAPS, TAPS_PROP_PRIORITY, 0) ||
-		    set_int(fd, SOL_TAPS, TAPS_PROP_ABORT_TIMEOUT, TAPS_ABORT_TIMEOUT_MAX) ||
-		    set_int(fd, SOL_TAPS, TAPS_PROP_CAPACITY_PROFILE, TAPS_PROFILE_SCAVENGER) ||
-		    set_int(fd, SOL_TAPS, TAPS_PROP_SEND_LOWAT, 0x7fffffff))
+		if (set_int(fd, SOL_TAPS, TAPS_CONN_PRIORITY, 0) ||
+		    set_int(fd, SOL_TAPS, TAPS_CONN_ABORT_TIMEOUT, TAPS_ABORT_TIMEOUT_MAX) ||
+		    set_int(fd, SOL_TAPS, TAPS_CONN_CAPACITY_PROFILE, TAPS_PROFILE_SCAVENGER) ||
+		    set_int(fd, SOL_TAPS, TAPS_CONN_SEND_LOWAT, 0x7fffffff))
 			_exit(14);
-		if (set_int(fd, SOL_TAPS, TAPS_PROP_PRIORITY, -1) != -1 || errno != EINVAL)
+		if (set_int(fd, SOL_TAPS, TAPS_CONN_PRIORITY, -1) != -1 || errno != EINVAL)
 			_exit(15);
 		if (connect_lo(fd, port))
 			_exit(16);
@@ -636,7 +636,7 @@ TEST(nobody_in_own_namespaces)
 		    get_int(fd, SOL_IP, IP_TOS) != 4 ||
 		    get_int(fd, SOL_TCP, TCP_NOTSENT_LOWAT) != 0x7fffffff)
 			_exit(18);
-		if (set_int(fd, SOL_TAPS, TAPS_PROP_PRIORITY, 1000) ||
+		if (set_int(fd, SOL_TAPS, TAPS_CONN_PRIORITY, 1000) ||
 		    get_int(fd, SOL_SOCKET, SO_PRIORITY) != 2)
 			_exit(19);
 		_exit(0);

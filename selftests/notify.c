@@ -233,7 +233,7 @@ TEST_F(note, conn_error_timeout)
 
 	ASSERT_EQ(0, set_int(self->fd, SOL_TAPS, TAPS_NOTIFY,
 			     TAPS_NOTE_BIT(TAPS_NOTE_CONN_ERROR)));
-	ASSERT_EQ(0, set_int(self->fd, SOL_TAPS, TAPS_PROP_ABORT_TIMEOUT, 1000));
+	ASSERT_EQ(0, set_int(self->fd, SOL_TAPS, TAPS_CONN_ABORT_TIMEOUT, 1000));
 	ASSERT_EQ(0, system("tc qdisc add dev lo root netem loss 100%"));
 	ASSERT_EQ(1, send(self->fd, &c, 1, 0));
 	EXPECT_TRUE(wait_err(self->fd, 10000) & POLLERR);
@@ -276,7 +276,7 @@ TEST_F(note, drained_below_lowat)
 	struct taps_note note;
 	long n;
 
-	ASSERT_EQ(0, set_int(self->fd, SOL_TAPS, TAPS_PROP_SEND_LOWAT, 65536));
+	ASSERT_EQ(0, set_int(self->fd, SOL_TAPS, TAPS_CONN_SEND_LOWAT, 65536));
 	ASSERT_EQ(0, set_int(self->fd, SOL_TAPS, TAPS_NOTIFY, TAPS_NOTE_BIT(TAPS_NOTE_DRAINED)));
 	n = fill(self->fd);
 	ASSERT_LT(65536, n);
@@ -301,7 +301,7 @@ TEST_F(note, queue_bounded)
 	long n;
 
 	ASSERT_EQ(0, set_int(self->fd, SOL_SOCKET, SO_RCVBUF, 1));
-	ASSERT_EQ(0, set_int(self->fd, SOL_TAPS, TAPS_PROP_SEND_LOWAT, 16384));
+	ASSERT_EQ(0, set_int(self->fd, SOL_TAPS, TAPS_CONN_SEND_LOWAT, 16384));
 	ASSERT_EQ(0, set_int(self->fd, SOL_TAPS, TAPS_NOTIFY, TAPS_NOTE_BIT(TAPS_NOTE_DRAINED)));
 	for (i = 0; i < 20; i++) {
 		n = fill(self->fd);

@@ -127,12 +127,12 @@ struct taps_info {
  * Each maps to what the connection's protocol has: Documentation/uapi.md,
  * "Connection properties", has the table.
  */
-#define TAPS_PROP_ABORT_TIMEOUT		64	/* connTimeout: ms, 0..86400000, 0: protocol's */
-#define TAPS_PROP_PRIORITY		65	/* connPriority: 0..1000, default 100 */
-#define TAPS_PROP_CAPACITY_PROFILE	66	/* connCapacityProfile: TAPS_PROFILE_* */
-#define TAPS_PROP_SEND_LOWAT		67	/* bytes not yet sent before POLLOUT, 0: default */
+#define TAPS_CONN_ABORT_TIMEOUT		64	/* connTimeout: ms, 0..86400000, 0: protocol's */
+#define TAPS_CONN_PRIORITY		65	/* connPriority: 0..1000, default 100 */
+#define TAPS_CONN_CAPACITY_PROFILE	66	/* connCapacityProfile: TAPS_PROFILE_* */
+#define TAPS_CONN_SEND_LOWAT		67	/* bytes not yet sent before POLLOUT, 0: default */
 
-/* TAPS_PROP_CAPACITY_PROFILE values (RFC 9622 section 8.1.6) */
+/* TAPS_CONN_CAPACITY_PROFILE values (RFC 9622 section 8.1.6) */
 enum {
 	TAPS_PROFILE_DEFAULT = 0,
 	TAPS_PROFILE_SCAVENGER,
@@ -157,7 +157,7 @@ struct taps_properties {
 	__u64	tp_send_msg_max;	/* sendMsgMaxLen; ~0: unlimited */
 	__u64	tp_recv_msg_max;	/* recvMsgMaxLen; ~0: unlimited */
 	__u32	tp_zero_rtt_max;	/* zeroRTTMsgMaxLen: early data, bytes */
-	__u32	tp_abort_timeout;	/* TAPS_PROP_* as set */
+	__u32	tp_abort_timeout;	/* TAPS_CONN_* as set */
 	__u32	tp_priority;
 	__u32	tp_capacity_profile;
 	__u32	tp_send_lowat;
