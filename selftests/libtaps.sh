@@ -560,10 +560,12 @@ print("done")' "$tmp/s.data" 2>&1)
 #     TIME_WAIT) is followed at once by a new one on the same port, as a
 #     plain server with SO_REUSEADDR is: taps_listen() sets it
 t_listener_rebind() {
-	local i tw=0 bad=0
+	local i r tw=0 bad=0
 	echo first >"$tmp/rb1.in"
 	echo second >"$tmp/rb2.in"
-	bg ins "$CAT" -l -p tcp 7110 <"$tmp/rb1.in" >/dev/null 2>"$tmp/rb1.err"
+	# (not through bg: its stdin would be /dev/null, see serve())
+	ins "$CAT" -l -p tcp 7110 <"$tmp/rb1.in" >/dev/null 2>"$tmp/rb1.err" &
+	_topo_pids+=($!)
 	for i in $(seq 100); do ins ss -Hltn "sport = :7110" | grep -q . && break; sleep 0.1; done
 	# the client keeps its side open for a second: the listener's FIN is first
 	r=$( (sleep 1) | inc "$CAT" -p tcp $SRV4 7110 2>"$tmp/rb1c.err")
@@ -574,7 +576,8 @@ t_listener_rebind() {
 		sleep 0.1
 	done
 	[ "$tw" -gt 0 ] || { echo "# no TIME_WAIT on the listener's side: the test proves nothing"; bad=1; }
-	bg ins "$CAT" -l -p tcp 7110 <"$tmp/rb2.in" >/dev/null 2>"$tmp/rb2.err"
+	ins "$CAT" -l -p tcp 7110 <"$tmp/rb2.in" >/dev/null 2>"$tmp/rb2.err" &
+	_topo_pids+=($!)
 	for i in $(seq 100); do ins ss -Hltn "sport = :7110" | grep -q . && break; sleep 0.1; done
 	r=$( (sleep 1) | inc "$CAT" -p tcp $SRV4 7110 2>"$tmp/rb2c.err")
 	is "$r" second "second listener's data, with the first's TIME_WAIT" ||
