@@ -4,7 +4,7 @@
 # The `make run` demo, run inside the test VM with taps.ko loaded: a client
 # and a server namespace joined by a veth pair, a few races, an unmodified
 # Python client under taps-run, and taps-cat (netcat on libtaps) piping a
-# file to a name.
+# file to a name and fetching a page from nginx over TLS with kTLS.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 bin=$top/build/tools/examples
@@ -120,6 +120,59 @@ timeout 30 "$tcat" -v dual.test 7000 <"$tmp/file" || true
 wait $catpid || true
 echo "\$ cmp file received && wc -c < received"
 cmp "$tmp/file" "$tmp/received" && wc -c <"$tmp/received"
+
+# TLS in libtaps: nginx in the server namespace with a certificate for
+# dual.test from a CA made here; taps-cat does the handshake on the raced
+# connection, then the kernel builds and opens the records (kTLS).
+echo
+echo "-- taps-cat --tls: a page from nginx over TLS 1.3 by name, records in the kernel"
+mkdir -p "$tmp/ng/www"
+(
+	cd "$tmp" &&
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+		-subj /CN=taps-demo-ca -keyout ca.key -out ca.pem &&
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=dual.test \
+		-addext subjectAltName=DNS:dual.test -keyout srv.key -out srv.csr &&
+	openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 \
+		-copy_extensions copy -out srv.pem
+) >"$tmp/certs.log" 2>&1 || cat "$tmp/certs.log"
+echo "hello over TLS" >"$tmp/ng/www/index.html"
+cat >"$tmp/ng/nginx.conf" <<EOF
+daemon on;
+master_process off;
+pid $tmp/ng/pid;
+error_log $tmp/ng/error.log;
+events { worker_connections 16; }
+http {
+	access_log off;
+	client_body_temp_path $tmp/ng;
+	proxy_temp_path $tmp/ng;
+	fastcgi_temp_path $tmp/ng;
+	uwsgi_temp_path $tmp/ng;
+	scgi_temp_path $tmp/ng;
+	server {
+		listen 192.0.2.2:443 ssl;
+		listen [2001:db8::2]:443 ssl;
+		ssl_protocols TLSv1.3;
+		ssl_certificate $tmp/srv.pem;
+		ssl_certificate_key $tmp/srv.key;
+		root $tmp/ng/www;
+	}
+}
+EOF
+ip netns exec $srv nginx -p "$tmp/ng" -c "$tmp/ng/nginx.conf" || true
+for i in $(seq 50); do
+	ip netns exec $srv ss -Hltn 'sport = :443' | grep -q . && break
+	sleep 0.1
+done
+echo "\$ printf 'GET / HTTP/1.1\\r\\nHost: dual.test\\r\\nConnection: close\\r\\n\\r\\n' |"
+echo "    taps-cat -v --tls --cafile ca.pem --no-shutdown dual.test 443 | tail -n 1"
+printf 'GET / HTTP/1.1\r\nHost: dual.test\r\nConnection: close\r\n\r\n' |
+	timeout 30 "$tcat" -v --tls --cafile "$tmp/ca.pem" --no-shutdown dual.test 443 |
+	tail -n 1 || true
+echo "\$ grep -E 'TlsTxSw|TlsRxSw' /proc/net/tls_stat"
+grep -E 'TlsTxSw|TlsRxSw' /proc/net/tls_stat || true
+kill "$(cat "$tmp/ng/pid" 2>/dev/null)" 2>/dev/null || true
 echo
 tapsctl policy set delay 50ms
 race "system policy: the namespace's attempt delay is now 50 ms" \
