@@ -45,7 +45,7 @@ TEST_TIMEOUT	?= 900
 SOCKFUZZ_SECONDS ?= 30
 SKIP_TESTS	?=
 # Tests to leave out on the debug kernel, which runs the suite 3 to 6
-# times slower (the whole suite takes about 16 minutes there): packages,
+# times slower (the whole suite takes about 17 minutes there): packages,
 # whose dpkg, DKMS and depmod runs test packaging, not the kernel, and
 # would add minutes under TCG to a run at its time limit.
 DEBUG_SKIP	?= packages
